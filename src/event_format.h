@@ -1,0 +1,23 @@
+/*-------------------------------------------------------------------------
+ *
+ * event_format.h
+ *	  The canonical, versioned binary encoding of an audit event and its
+ *	  leaf hash (docs/FORMAT.md).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AUDIT_EVENT_FORMAT_H
+#define AUDIT_EVENT_FORMAT_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+#include "hash.h"
+
+extern void audit_event_encode(StringInfo buf, const Datum *values,
+							   const bool *isnull);
+extern void audit_event_leaf_hash(const Datum *values, const bool *isnull,
+								  uint8 out[AUDIT_HASH_LEN]);
+
+#endif							/* AUDIT_EVENT_FORMAT_H */

@@ -1,0 +1,195 @@
+/*-------------------------------------------------------------------------
+ *
+ * utility_object.c
+ *	  Naming the object a utility statement acts on, schema-qualified.
+ *
+ * Objects that a statement drops must be named before it runs, objects it
+ * creates only after; both halves are here.  Statements whose target is not
+ * a simple name are left unnamed (object_name NULL) rather than guessed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "utility_object.h"
+
+/*
+ * A relation's name qualified with the schema it resolves to now, or as
+ * written when it does not resolve (e.g. DROP TABLE IF EXISTS of nothing).
+ */
+static char *
+qualify_relation(const RangeVar *rv)
+{
+	Oid			relid;
+
+	if (rv->schemaname != NULL)
+		return pstrdup(quote_qualified_identifier(rv->schemaname, rv->relname));
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (OidIsValid(relid))
+		return pstrdup(quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												  rv->relname));
+	return pstrdup(quote_identifier(rv->relname));
+}
+
+/* One object of a DROP, by the node form its kind uses. */
+static char *
+name_drop_object(ObjectType type, Node *object)
+{
+	switch (type)
+	{
+		case OBJECT_TABLE:
+		case OBJECT_VIEW:
+		case OBJECT_MATVIEW:
+		case OBJECT_INDEX:
+		case OBJECT_SEQUENCE:
+		case OBJECT_FOREIGN_TABLE:
+			return qualify_relation(makeRangeVarFromNameList(castNode(List, object)));
+		default:
+			break;
+	}
+	if (IsA(object, List))
+		return NameListToQuotedString(castNode(List, object));
+	if (IsA(object, String))
+		return pstrdup(quote_identifier(strVal(object)));
+	if (IsA(object, ObjectWithArgs))
+		return NameListToQuotedString(((ObjectWithArgs *) object)->objname);
+	if (IsA(object, TypeName))
+		return TypeNameToString((TypeName *) object);
+	return NULL;
+}
+
+/* All objects of a DROP, comma-separated. */
+static char *
+name_drop(DropStmt *stmt)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, stmt->objects)
+	{
+		char	   *name = name_drop_object(stmt->removeType, lfirst(lc));
+
+		if (name == NULL)
+			continue;
+		if (buf.len > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, name);
+	}
+	return buf.len > 0 ? buf.data : NULL;
+}
+
+/* A list of RangeVars (TRUNCATE), comma-separated. */
+static char *
+name_relations(List *relations)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, relations)
+	{
+		if (buf.len > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, qualify_relation(lfirst_node(RangeVar, lc)));
+	}
+	return buf.len > 0 ? buf.data : NULL;
+}
+
+/* An index: its own name in its table's schema, else the table. */
+static char *
+name_index(IndexStmt *stmt)
+{
+	char	   *table = qualify_relation(stmt->relation);
+	Oid			relid;
+
+	if (stmt->idxname == NULL)
+		return table;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid))
+		return pstrdup(quote_identifier(stmt->idxname));
+	return pstrdup(quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											  stmt->idxname));
+}
+
+/*
+ * Before the statement runs: name what exists now, or remember what the
+ * statement will create.
+ */
+UtilityObject
+audit_utility_object_before(Node *parsetree)
+{
+	UtilityObject obj = {NULL, NULL};
+
+	switch (nodeTag(parsetree))
+	{
+		case T_CreateStmt:
+			obj.created = copyObject(((CreateStmt *) parsetree)->relation);
+			break;
+		case T_CreateTableAsStmt:
+			obj.created = copyObject(((CreateTableAsStmt *) parsetree)->into->rel);
+			break;
+		case T_ViewStmt:
+			obj.created = copyObject(((ViewStmt *) parsetree)->view);
+			break;
+		case T_CreateSeqStmt:
+			obj.created = copyObject(((CreateSeqStmt *) parsetree)->sequence);
+			break;
+		case T_IndexStmt:
+			obj.name = name_index((IndexStmt *) parsetree);
+			break;
+		case T_AlterTableStmt:
+			obj.name = qualify_relation(((AlterTableStmt *) parsetree)->relation);
+			break;
+		case T_AlterSeqStmt:
+			obj.name = qualify_relation(((AlterSeqStmt *) parsetree)->sequence);
+			break;
+		case T_RenameStmt:
+			if (((RenameStmt *) parsetree)->relation)
+				obj.name = qualify_relation(((RenameStmt *) parsetree)->relation);
+			break;
+		case T_DropStmt:
+			obj.name = name_drop((DropStmt *) parsetree);
+			break;
+		case T_TruncateStmt:
+			obj.name = name_relations(((TruncateStmt *) parsetree)->relations);
+			break;
+		case T_CopyStmt:
+			if (((CopyStmt *) parsetree)->relation)
+				obj.name = qualify_relation(((CopyStmt *) parsetree)->relation);
+			break;
+		case T_CreateSchemaStmt:
+			if (((CreateSchemaStmt *) parsetree)->schemaname)
+				obj.name = pstrdup(quote_identifier(((CreateSchemaStmt *) parsetree)->schemaname));
+			break;
+		case T_CreateFunctionStmt:
+			obj.name = NameListToQuotedString(((CreateFunctionStmt *) parsetree)->funcname);
+			break;
+		case T_CreateExtensionStmt:
+			obj.name = pstrdup(quote_identifier(((CreateExtensionStmt *) parsetree)->extname));
+			break;
+		case T_CreateRoleStmt:
+			obj.name = pstrdup(quote_identifier(((CreateRoleStmt *) parsetree)->role));
+			break;
+		default:
+			break;
+	}
+	return obj;
+}
+
+/*
+ * After the statement ran: the final name.
+ */
+char *
+audit_utility_object_after(const UtilityObject *obj)
+{
+	if (obj->created != NULL)
+		return qualify_relation(obj->created);
+	return obj->name;
+}
