@@ -1,0 +1,86 @@
+-- pgTAP: the public surface of audit_ext and what a statement leaves in it.
+-- Runs in a database where the harness created pgtap and audit_ext; all in
+-- one transaction that is rolled back.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+BEGIN;
+SELECT plan(29);
+
+-- The schema, the read interface and the roles.
+SELECT has_schema('audit');
+SELECT has_view('audit', 'events', 'audit.events is the public read interface');
+SELECT columns_are('audit', 'events', ARRAY[
+	'event_id', 'txid', 'occurred_at', 'kind', 'command', 'object_name',
+	'session_role', 'effective_role', 'client_addr', 'client_port',
+	'application_name', 'backend_pid', 'database', 'statement',
+	'rows_affected', 'format_version', 'leaf_hash']);
+SELECT col_type_is('audit', 'events', 'txid', 'xid8', 'txid is xid8');
+SELECT col_type_is('audit', 'events', 'client_addr', 'inet', 'client_addr is inet');
+SELECT col_type_is('audit', 'events', 'occurred_at', 'timestamp with time zone', 'occurred_at is timestamp with time zone');
+SELECT col_type_is('audit', 'events', 'leaf_hash', 'bytea', 'leaf_hash is bytea');
+SELECT has_function('audit', 'verify', ARRAY[]::text[]);
+SELECT has_role('audit_reader');
+SELECT has_role('audit_admin');
+SELECT isnt(rolcanlogin, true, rolname || ' cannot log in')
+  FROM pg_roles WHERE rolname IN ('audit_admin', 'audit_reader') ORDER BY rolname;
+SELECT is_member_of('audit_reader', 'audit_admin');
+
+-- Privileges: audit_reader reads the view only; PUBLIC gets nothing.
+SELECT table_privs_are('audit', 'events', 'audit_reader', ARRAY['SELECT']);
+SELECT table_privs_are('audit', 'event', 'audit_reader', ARRAY[]::text[]);
+SELECT table_privs_are('audit', 'events', 'public', ARRAY[]::text[]);
+SELECT table_privs_are('audit', 'event', 'public', ARRAY[]::text[]);
+SELECT schema_privs_are('audit', 'public', ARRAY[]::text[]);
+SELECT function_privs_are('audit', 'verify', ARRAY[]::text[], 'audit_reader', ARRAY['EXECUTE']);
+SELECT function_privs_are('audit', 'verify', ARRAY[]::text[], 'public', ARRAY[]::text[]);
+
+-- A statement in this transaction is recorded in it, with its context.
+-- (pgTAP's own temporary tables are DDL too, and are recorded as well.)
+CREATE TABLE tap_orders (id int PRIMARY KEY, qty int);
+INSERT INTO tap_orders SELECT g, g FROM generate_series(1, 4) g;
+UPDATE tap_orders SET qty = qty * 2 WHERE id % 2 = 0;
+DELETE FROM tap_orders WHERE id = 1;
+
+SELECT results_eq(
+	$$SELECT command, object_name, rows_affected FROM audit.events
+	   WHERE txid = pg_current_xact_id() AND object_name = 'public.tap_orders'
+	   ORDER BY event_id$$,
+	$$VALUES ('CREATE TABLE', 'public.tap_orders', NULL::bigint),
+	         ('INSERT', 'public.tap_orders', 4::bigint),
+	         ('UPDATE', 'public.tap_orders', 2::bigint),
+	         ('DELETE', 'public.tap_orders', 1::bigint)$$,
+	'each statement of this transaction is an event, in order, with its row count');
+SELECT is(
+	(SELECT count(DISTINCT (session_role, effective_role, backend_pid, database))
+	   FROM audit.events WHERE txid = pg_current_xact_id()),
+	1::bigint, 'all events of the transaction carry the same session context');
+SELECT is(
+	(SELECT backend_pid FROM audit.events WHERE txid = pg_current_xact_id() LIMIT 1),
+	pg_backend_pid(), 'backend_pid is this backend');
+SELECT is(
+	(SELECT session_role FROM audit.events WHERE txid = pg_current_xact_id() LIMIT 1),
+	session_user::text, 'session_role is session_user');
+SELECT is(
+	(SELECT client_addr FROM audit.events WHERE txid = pg_current_xact_id() LIMIT 1),
+	inet_client_addr(), 'client_addr is inet_client_addr()');
+SELECT is(
+	(SELECT client_port FROM audit.events WHERE txid = pg_current_xact_id() LIMIT 1),
+	inet_client_port(), 'client_port is inet_client_port()');
+SELECT is(
+	(SELECT statement FROM audit.events
+	  WHERE txid = pg_current_xact_id() AND command = 'DELETE'),
+	'DELETE FROM tap_orders WHERE id = 1', 'statement holds the SQL text');
+SELECT ok(
+	(SELECT bool_and(event_id > 0 AND octet_length(leaf_hash) = 32 AND format_version = 1)
+	   FROM audit.events WHERE txid = pg_current_xact_id()),
+	'events have ids, 32-byte leaf hashes and format version 1');
+SELECT results_eq(
+	$$SELECT ok, problems FROM audit.verify()$$,
+	$$VALUES (true, 0::bigint)$$,
+	'verify() finds nothing wrong');
+
+SELECT * FROM finish();
+ROLLBACK;
