@@ -6,12 +6,21 @@ OBJS = \
 	src/audit_ext.o \
 	src/capture_dml.o \
 	src/capture_utility.o \
+	src/chain_format.o \
+	src/checkpoint.o \
 	src/event.o \
 	src/event_context.o \
 	src/event_format.o \
-	src/event_schema.o \
-	src/event_store.o \
 	src/hash.o \
+	src/merkle.o \
+	src/schema.o \
+	src/seal.o \
+	src/seal_worker.o \
+	src/shmem.o \
+	src/sign.o \
+	src/store.o \
+	src/trail_sql.o \
+	src/txn_digest.o \
 	src/utility_object.o \
 	src/verify.o
 

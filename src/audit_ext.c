@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * audit_ext.c
- *	  Module load: refuse to run unless preloaded, then install the hooks.
+ *	  Module load: refuse to run unless preloaded, define the settings,
+ *	  then install the hooks, shared memory and the sealer launcher.
  *
  * The capture hooks must be in place in every backend from the moment it
  * starts, or statements would go unrecorded; only shared_preload_libraries
@@ -18,10 +19,42 @@
 
 #include "capture_dml.h"
 #include "capture_utility.h"
+#include "seal.h"
+#include "seal_worker.h"
+#include "shmem.h"
+#include "sign.h"
+#include "txn_digest.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+
+static void
+define_settings(void)
+{
+	DefineCustomIntVariable("audit.seal_interval",
+							"How often the sealer seals committed transactions into a block.",
+							"The sealer wakes this often; sealing lag is about this long at most.",
+							&audit_seal_interval,
+							1000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("audit.block_max_transactions",
+							"Most transactions sealed into one block.",
+							"A larger backlog is sealed as several blocks in a row.",
+							&audit_block_max_transactions,
+							10000, 1, 1000000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("audit.signing_key",
+							   "File holding the Ed25519 private key that signs checkpoints.",
+							   "PEM, readable by the server only; empty means blocks are not signed.",
+							   &audit_signing_key,
+							   "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+	MarkGUCPrefixReserved("audit");
+}
 
 void
 _PG_init(void)
@@ -36,8 +69,10 @@ _PG_init(void)
 	if (IsBinaryUpgrade)
 		return;
 
-	MarkGUCPrefixReserved("audit");
-
+	define_settings();
+	audit_shmem_init();
+	audit_launcher_register_worker();
+	audit_txn_digest_init();
 	audit_capture_utility_init();
 	audit_capture_dml_init();
 }

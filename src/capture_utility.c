@@ -21,7 +21,8 @@
 
 #include "capture_utility.h"
 #include "event.h"
-#include "event_store.h"
+#include "seal_worker.h"
+#include "store.h"
 #include "utility_object.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
@@ -84,6 +85,12 @@ audit_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	else
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
+
+	/* A database may now need a sealer. */
+	if (IsA(parsetree, CreatedbStmt) ||
+		(IsA(parsetree, CreateExtensionStmt) &&
+		 strcmp(((CreateExtensionStmt *) parsetree)->extname, "audit_ext") == 0))
+		audit_launcher_wake_at_commit();
 
 	if (!audited || !audit_can_record())
 		return;

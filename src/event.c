@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "commands/extension.h"
@@ -25,8 +26,9 @@
 #include "event.h"
 #include "event_context.h"
 #include "event_format.h"
-#include "event_schema.h"
-#include "event_store.h"
+#include "schema.h"
+#include "store.h"
+#include "txn_digest.h"
 
 /* Scratch memory for building one event; reset before each. */
 static MemoryContext event_cxt = NULL;
@@ -90,6 +92,7 @@ audit_event_record(const AuditEvent *event)
 	bool		isnull[Natts_event];
 	uint8		leaf[AUDIT_HASH_LEN];
 	bytea	   *leaf_bytea;
+	Relation	rel;
 	MemoryContext oldcxt;
 
 	if (event_cxt == NULL)
@@ -102,31 +105,34 @@ audit_event_record(const AuditEvent *event)
 	memset(isnull, true, sizeof(isnull));
 	audit_context_fill(values, isnull);
 
-	audit_event_set(values, isnull, Anum_event_event_id,
+	audit_set(values, isnull, Anum_event_event_id,
 					Int64GetDatum(audit_store_next_event_id()));
-	audit_event_set(values, isnull, Anum_event_format_version,
+	audit_set(values, isnull, Anum_event_format_version,
 					Int16GetDatum(AUDIT_FORMAT_VERSION));
-	audit_event_set(values, isnull, Anum_event_txid,
+	audit_set(values, isnull, Anum_event_txid,
 					FullTransactionIdGetDatum(GetTopFullTransactionId()));
-	audit_event_set(values, isnull, Anum_event_occurred_at,
+	audit_set(values, isnull, Anum_event_occurred_at,
 					TimestampTzGetDatum(GetCurrentTimestamp()));
 
-	audit_event_set_text(values, isnull, Anum_event_kind, event->kind);
-	audit_event_set_text(values, isnull, Anum_event_command, event->command);
-	audit_event_set_text(values, isnull, Anum_event_object_name, event->object_name);
-	audit_event_set_text(values, isnull, Anum_event_statement, event->statement);
+	audit_set_text(values, isnull, Anum_event_kind, event->kind);
+	audit_set_text(values, isnull, Anum_event_command, event->command);
+	audit_set_text(values, isnull, Anum_event_object_name, event->object_name);
+	audit_set_text(values, isnull, Anum_event_statement, event->statement);
 	if (event->has_rows)
-		audit_event_set(values, isnull, Anum_event_rows_affected,
+		audit_set(values, isnull, Anum_event_rows_affected,
 						Int64GetDatum(event->rows_affected));
 
 	audit_event_leaf_hash(values, isnull, leaf);
 	leaf_bytea = palloc(VARHDRSZ + AUDIT_HASH_LEN);
 	SET_VARSIZE(leaf_bytea, VARHDRSZ + AUDIT_HASH_LEN);
 	memcpy(VARDATA(leaf_bytea), leaf, AUDIT_HASH_LEN);
-	audit_event_set(values, isnull, Anum_event_leaf_hash,
+	audit_set(values, isnull, Anum_event_leaf_hash,
 					PointerGetDatum(leaf_bytea));
 
-	audit_store_insert(values, isnull);
+	rel = audit_store_open(AUDIT_REL_EVENT, RowExclusiveLock);
+	audit_store_insert(rel, values, isnull);
+	table_close(rel, RowExclusiveLock);
+	audit_txn_add_event(leaf);
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(event_cxt);

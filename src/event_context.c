@@ -25,7 +25,7 @@
 #include "utils/memutils.h"
 
 #include "event_context.h"
-#include "event_schema.h"
+#include "schema.h"
 
 /* Per-backend cache of the client's address (an inet Datum) and port. */
 static bool client_known = false;
@@ -75,21 +75,21 @@ audit_context_fill(Datum *values, bool *isnull)
 	if (!client_known)
 		context_load_client();
 
-	audit_event_set_text(values, isnull, Anum_event_session_role,
+	audit_set_text(values, isnull, Anum_event_session_role,
 			 GetUserNameFromId(GetSessionUserId(), true));
-	audit_event_set_text(values, isnull, Anum_event_effective_role,
+	audit_set_text(values, isnull, Anum_event_effective_role,
 			 GetUserNameFromId(GetUserId(), true));
-	audit_event_set_text(values, isnull, Anum_event_application_name, application_name);
-	audit_event_set_text(values, isnull, Anum_event_database,
+	audit_set_text(values, isnull, Anum_event_application_name, application_name);
+	audit_set_text(values, isnull, Anum_event_database,
 			 get_database_name(MyDatabaseId));
 
 	if (client_is_ip)
 	{
-		audit_event_set(values, isnull, Anum_event_client_addr,
+		audit_set(values, isnull, Anum_event_client_addr,
 						client_addr_datum);
-		audit_event_set(values, isnull, Anum_event_client_port,
+		audit_set(values, isnull, Anum_event_client_port,
 						Int32GetDatum(client_port));
 	}
-	audit_event_set(values, isnull, Anum_event_backend_pid,
+	audit_set(values, isnull, Anum_event_backend_pid,
 					Int32GetDatum(MyProcPid));
 }

@@ -28,7 +28,7 @@
 #include "utils/xid8.h"
 
 #include "event_format.h"
-#include "event_schema.h"
+#include "schema.h"
 
 /* Field tags of the encoding. */
 #define FIELD_NULL			0x00

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
- * event_schema.c
- *	  The expected columns of audit.event (see event_schema.h).
+ * schema.c
+ *	  The expected columns of audit_ext's tables (see schema.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -9,14 +9,14 @@
 
 #include "catalog/pg_type.h"
 
-#include "event_schema.h"
+#include "schema.h"
 
 /*
  * Column order, types and whether each column is covered by the leaf hash.
  * format_version is carried in the encoding's header rather than as a field,
  * and leaf_hash is the hash itself.
  */
-const AuditEventColumn audit_event_columns[Natts_event] = {
+const AuditColumn audit_event_columns[Natts_event] = {
 	{"event_id", INT8OID, true},
 	{"format_version", INT2OID, false},
 	{"txid", XID8OID, true},
@@ -34,4 +34,28 @@ const AuditEventColumn audit_event_columns[Natts_event] = {
 	{"statement", TEXTOID, true},
 	{"rows_affected", INT8OID, true},
 	{"leaf_hash", BYTEAOID, false}
+};
+
+const AuditColumn audit_txn_columns[Natts_txn] = {
+	{"txid", XID8OID, true},
+	{"position", INT8OID, true},
+	{"event_count", INT4OID, true},
+	{"committed_at", TIMESTAMPTZOID, true},
+	{"digest", BYTEAOID, true}
+};
+
+const AuditColumn audit_block_columns[Natts_block] = {
+	{"block_id", INT8OID, true},
+	{"first_position", INT8OID, true},
+	{"last_position", INT8OID, true},
+	{"txn_count", INT4OID, true},
+	{"event_count", INT8OID, true},
+	{"sealed_at", TIMESTAMPTZOID, true},
+	{"txn_root", BYTEAOID, true},
+	{"prev_hash", BYTEAOID, true},
+	{"block_hash", BYTEAOID, false},
+	{"tree_root", BYTEAOID, false},
+	{"tree_frontier", BYTEAOID, false},
+	{"signature", BYTEAOID, false},
+	{"key_id", TEXTOID, false}
 };

@@ -1,0 +1,218 @@
+/*-------------------------------------------------------------------------
+ *
+ * checkpoint.c
+ *	  audit.digest(): the checkpoint of the newest block, as jsonb, to keep
+ *	  outside the database; and reading saved checkpoints back.
+ *
+ * A checkpoint names the trail (chain id), its size in blocks and the
+ * Merkle root over all block hashes; with a signature it is self-standing
+ * evidence.  Verifying the trail against a saved checkpoint shows that the
+ * trail still extends it: a truncated tail, or a history rewritten
+ * consistently from the start, no longer does.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xlog.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/json.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+#include "chain_format.h"
+#include "checkpoint.h"
+#include "seal.h"
+
+/* Append "key":"<hex>" (no \x), with a leading comma if needed. */
+void
+audit_json_put_hex(StringInfo buf, const char *key, const uint8 *bytes, int len)
+{
+	char	   *hex = palloc(len * 2 + 1);
+
+	hex_encode((const char *) bytes, len, hex);
+	hex[len * 2] = '\0';
+	if (buf->len > 1)
+		appendStringInfoChar(buf, ',');
+	escape_json(buf, key);
+	appendStringInfo(buf, ":\"%s\"", hex);
+	pfree(hex);
+}
+
+static void
+put_int(StringInfo buf, const char *key, int64 value)
+{
+	if (buf->len > 1)
+		appendStringInfoChar(buf, ',');
+	escape_json(buf, key);
+	appendStringInfo(buf, ":%lld", (long long) value);
+}
+
+static void
+put_text(StringInfo buf, const char *key, const char *value)
+{
+	if (buf->len > 1)
+		appendStringInfoChar(buf, ',');
+	escape_json(buf, key);
+	appendStringInfoChar(buf, ':');
+	if (value)
+		escape_json(buf, value);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/*
+ * The checkpoint of the newest block; NULL when nothing is sealed yet.
+ */
+Jsonb *
+audit_checkpoint_current(void)
+{
+	AuditHead	head;
+	StringInfoData buf;
+	char		sysid[32];
+
+	if (!audit_read_head_row(&head))
+		return NULL;
+
+	snprintf(sysid, sizeof(sysid), UINT64_FORMAT, GetSystemIdentifier());
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	put_int(&buf, "format", 1);
+	audit_json_put_hex(&buf, "chain_id", head.chain_id, AUDIT_CHAIN_ID_LEN);
+	put_text(&buf, "system_identifier", sysid);
+	put_text(&buf, "database", get_database_name(MyDatabaseId));
+	put_int(&buf, "block_id", head.state.block_id);
+	put_int(&buf, "tree_size", head.state.block_id);
+	audit_json_put_hex(&buf, "root_hash", head.tree_root, AUDIT_HASH_LEN);
+	audit_json_put_hex(&buf, "block_hash", head.state.block_hash, AUDIT_HASH_LEN);
+	put_text(&buf, "sealed_at", timestamptz_to_str(head.sealed_at));
+	if (head.has_signature)
+		audit_json_put_hex(&buf, "signature", head.signature, sizeof(head.signature));
+	else
+		put_text(&buf, "signature", NULL);
+	put_text(&buf, "key_id", head.has_signature ? head.key_id : NULL);
+	appendStringInfoChar(&buf, '}');
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/*
+ * Field key of a jsonb object, of the given type; a clear error otherwise.
+ */
+JsonbValue *
+audit_json_field(JsonbContainer *obj, const char *key, enum jbvType type,
+				 const char *what)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(obj, key, strlen(key), NULL);
+
+	if (v == NULL || v->type != type)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed %s: \"%s\" is missing or not a %s",
+						what, key,
+						type == jbvNumeric ? "number" :
+						type == jbvString ? "string" : "value of the right type")));
+	return v;
+}
+
+int64
+audit_json_int64(JsonbContainer *obj, const char *key, const char *what)
+{
+	JsonbValue *v = audit_json_field(obj, key, jbvNumeric, what);
+	Datum		n = NumericGetDatum(v->val.numeric);
+	Datum		lo = DirectFunctionCall1(int8_numeric, Int64GetDatum(PG_INT64_MIN));
+	Datum		hi = DirectFunctionCall1(int8_numeric, Int64GetDatum(PG_INT64_MAX));
+	Datum		rounded;
+
+	if (DatumGetBool(DirectFunctionCall2(numeric_lt, n, lo)) ||
+		DatumGetBool(DirectFunctionCall2(numeric_gt, n, hi)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed %s: \"%s\" is out of range", what, key)));
+	rounded = DirectFunctionCall1(int8_numeric,
+								  DirectFunctionCall1(numeric_int8, n));
+	if (!DatumGetBool(DirectFunctionCall2(numeric_eq, n, rounded)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed %s: \"%s\" must be a whole number", what, key)));
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8, n));
+}
+
+/* A hex string field of exactly len bytes (an optional \x is allowed). */
+void
+audit_json_hash(JsonbContainer *obj, const char *key, const char *what,
+				uint8 *out, int len)
+{
+	JsonbValue *v = audit_json_field(obj, key, jbvString, what);
+	const char *s = v->val.string.val;
+	int			slen = v->val.string.len;
+
+	if (slen >= 2 && s[0] == '\\' && s[1] == 'x')
+	{
+		s += 2;
+		slen -= 2;
+	}
+	if (slen != len * 2 || strspn(s, "0123456789abcdefABCDEF") < (size_t) slen)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed %s: \"%s\" must be %d hexadecimal bytes",
+						what, key, len)));
+	hex_decode(s, slen, (char *) out);
+}
+
+static void
+parse_one(JsonbContainer *obj, SavedCheckpoint *c)
+{
+	const char *what = "checkpoint";
+
+	if (!JsonContainerIsObject(obj))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed checkpoint: an object was expected"),
+				 errhint("Pass what audit.digest() returned, or an array of such objects.")));
+	memset(c, 0, sizeof(*c));
+	c->block_id = audit_json_int64(obj, "block_id", what);
+	if (c->block_id < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed checkpoint: \"block_id\" must be at least 1")));
+	audit_json_hash(obj, "root_hash", what, c->tree_root, AUDIT_HASH_LEN);
+	if (getKeyJsonValueFromContainer(obj, "chain_id", 8, NULL) != NULL)
+	{
+		audit_json_hash(obj, "chain_id", what, c->chain_id, AUDIT_CHAIN_ID_LEN);
+		c->has_chain_id = true;
+	}
+}
+
+/*
+ * Saved checkpoints: one object as audit.digest() returns it, or an array.
+ */
+SavedCheckpoint *
+audit_checkpoints_parse(Jsonb *digests, int *count)
+{
+	JsonbContainer *root = &digests->root;
+	SavedCheckpoint *result;
+
+	if (JB_ROOT_IS_SCALAR(digests) || !JsonContainerIsArray(root))
+	{
+		result = palloc(sizeof(SavedCheckpoint));
+		parse_one(root, result);
+		*count = 1;
+		return result;
+	}
+	*count = JsonContainerSize(root);
+	result = palloc0(sizeof(SavedCheckpoint) * Max(*count, 1));
+	for (int i = 0; i < *count; i++)
+	{
+		JsonbValue *elem = getIthJsonbValueFromContainer(root, i);
+
+		if (elem == NULL || elem->type != jbvBinary)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("malformed checkpoint: element %d of the array is not an object", i + 1)));
+		parse_one(elem->val.binary.data, &result[i]);
+	}
+	return result;
+}

@@ -1,0 +1,30 @@
+/*-------------------------------------------------------------------------
+ *
+ * checkpoint.h
+ *	  Checkpoints as jsonb: audit.digest() writes them, verification reads
+ *	  them back.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AUDIT_CHECKPOINT_H
+#define AUDIT_CHECKPOINT_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+
+#include "verify.h"
+
+extern Jsonb *audit_checkpoint_current(void);
+extern SavedCheckpoint *audit_checkpoints_parse(Jsonb *digests, int *count);
+
+/* jsonb field helpers, also used by the proofs */
+extern JsonbValue *audit_json_field(JsonbContainer *obj, const char *key,
+									enum jbvType type, const char *what);
+extern int64 audit_json_int64(JsonbContainer *obj, const char *key, const char *what);
+extern void audit_json_hash(JsonbContainer *obj, const char *key, const char *what,
+							uint8 *out, int len);
+extern void audit_json_put_hex(StringInfo buf, const char *key,
+							   const uint8 *bytes, int len);
+
+#endif							/* AUDIT_CHECKPOINT_H */

@@ -1,0 +1,106 @@
+/*-------------------------------------------------------------------------
+ *
+ * schema.h
+ *	  The storage layout of audit_ext's tables, shared by the writers, the
+ *	  hash encoders and the verifier.
+ *
+ * The attribute numbers below must match the column order of the tables in
+ * sql/audit_ext--*.sql.  The store checks each live table against its
+ * column list before first use, so a mismatch is a clear error rather than
+ * a corrupt tuple.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AUDIT_SCHEMA_H
+#define AUDIT_SCHEMA_H
+
+#include "postgres.h"
+
+#include "utils/builtins.h"
+
+typedef enum AuditEventAttr
+{
+	Anum_event_event_id = 1,
+	Anum_event_format_version,
+	Anum_event_txid,
+	Anum_event_occurred_at,
+	Anum_event_kind,
+	Anum_event_command,
+	Anum_event_object_name,
+	Anum_event_session_role,
+	Anum_event_effective_role,
+	Anum_event_client_addr,
+	Anum_event_client_port,
+	Anum_event_application_name,
+	Anum_event_backend_pid,
+	Anum_event_database,
+	Anum_event_statement,
+	Anum_event_rows_affected,
+	Anum_event_leaf_hash
+} AuditEventAttr;
+
+#define Natts_event			Anum_event_leaf_hash
+
+/* The current version of the canonical event encoding (docs/FORMAT.md). */
+#define AUDIT_FORMAT_VERSION	1
+
+typedef enum AuditTxnAttr
+{
+	Anum_txn_txid = 1,
+	Anum_txn_position,
+	Anum_txn_event_count,
+	Anum_txn_committed_at,
+	Anum_txn_digest
+} AuditTxnAttr;
+
+#define Natts_txn			Anum_txn_digest
+
+typedef enum AuditBlockAttr
+{
+	Anum_block_block_id = 1,
+	Anum_block_first_position,
+	Anum_block_last_position,
+	Anum_block_txn_count,
+	Anum_block_event_count,
+	Anum_block_sealed_at,
+	Anum_block_txn_root,
+	Anum_block_prev_hash,
+	Anum_block_block_hash,
+	Anum_block_tree_root,
+	Anum_block_tree_frontier,
+	Anum_block_signature,
+	Anum_block_key_id
+} AuditBlockAttr;
+
+#define Natts_block			Anum_block_key_id
+
+/* One column of a table: its name, type and whether the leaf hash covers it. */
+typedef struct AuditColumn
+{
+	const char *name;
+	Oid			type;
+	bool		hashed;
+} AuditColumn;
+
+/* Indexed by attribute number - 1. */
+extern const AuditColumn audit_event_columns[Natts_event];
+extern const AuditColumn audit_txn_columns[Natts_txn];
+extern const AuditColumn audit_block_columns[Natts_block];
+
+/* Set column attnum of a row being built. */
+static inline void
+audit_set(Datum *values, bool *isnull, int attnum, Datum value)
+{
+	values[attnum - 1] = value;
+	isnull[attnum - 1] = false;
+}
+
+/* Set a text column from a C string; NULL stays NULL. */
+static inline void
+audit_set_text(Datum *values, bool *isnull, int attnum, const char *s)
+{
+	values[attnum - 1] = s ? CStringGetTextDatum(s) : (Datum) 0;
+	isnull[attnum - 1] = (s == NULL);
+}
+
+#endif							/* AUDIT_SCHEMA_H */

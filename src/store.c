@@ -1,0 +1,279 @@
+/*-------------------------------------------------------------------------
+ *
+ * store.c
+ *	  Finding audit_ext's relations in this database, checking their
+ *	  layout, and writing rows.
+ *
+ * Whether the extension is installed in the current database is asked on
+ * every audited statement, so the answer is cached and dropped by the
+ * invalidation callbacks when the audit schema or our relations change
+ * (CREATE / DROP EXTENSION, a rolled-back CREATE EXTENSION, ...).  Catalog
+ * scans happen only when the cache is refilled.
+ *
+ * Rows are written with heap inserts plus index maintenance, the way the
+ * server writes its own catalogs: no SPI, no planner, and no permission
+ * check on the calling role, who holds no privilege on the audit tables.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/extension.h"
+#include "commands/sequence.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "schema.h"
+#include "store.h"
+
+#define AUDIT_EXTENSION_NAME	"audit_ext"
+#define AUDIT_SCHEMA_NAME		"audit"
+
+/* Relation names, and the expected columns of the tables among them. */
+static const struct
+{
+	const char *name;
+	const AuditColumn *columns;
+	int			ncolumns;
+}			store_rels[AUDIT_REL_COUNT] = {
+	[AUDIT_REL_EVENT] = {"event", audit_event_columns, Natts_event},
+	[AUDIT_REL_TXN] = {"txn", audit_txn_columns, Natts_txn},
+	[AUDIT_REL_BLOCK] = {"block", audit_block_columns, Natts_block},
+	[AUDIT_REL_CHAIN] = {"chain", NULL, 0},
+	[AUDIT_REL_EVENT_SEQ] = {"event_id_seq", NULL, 0},
+	[AUDIT_REL_POSITION_SEQ] = {"txn_position_seq", NULL, 0},
+	[AUDIT_REL_EVENT_TXID_IDX] = {"event_txid_idx", NULL, 0},
+	[AUDIT_REL_TXN_POSITION_IDX] = {"txn_position_idx", NULL, 0},
+	[AUDIT_REL_BLOCK_PKEY] = {"block_pkey", NULL, 0},
+};
+
+typedef struct StoreCache
+{
+	bool		valid;			/* relids[] are up to date */
+	bool		available;		/* every relation was found */
+	Oid			relids[AUDIT_REL_COUNT];
+	bool		checked[AUDIT_REL_COUNT];	/* layout verified */
+} StoreCache;
+
+static StoreCache store_cache;
+static bool callbacks_registered = false;
+
+static void
+store_invalidate(void)
+{
+	store_cache.valid = false;
+}
+
+static void
+store_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
+{
+	/*
+	 * A negative answer is dropped on any change: a relation being created
+	 * may be ours (CREATE EXTENSION in progress in this transaction).
+	 */
+	if (relid == InvalidOid || !store_cache.available)
+	{
+		store_invalidate();
+		return;
+	}
+	for (int i = 0; i < AUDIT_REL_COUNT; i++)
+		if (store_cache.relids[i] == relid)
+			store_invalidate();
+}
+
+static void
+store_syscache_callback(Datum arg pg_attribute_unused(),
+						int cacheid pg_attribute_unused(),
+						uint32 hashvalue pg_attribute_unused())
+{
+	store_invalidate();
+}
+
+/*
+ * Fill the cache: each relation must exist in the audit schema and belong
+ * to the audit_ext extension (so that a user's own "audit.event" is never
+ * written).
+ */
+static void
+store_refresh(void)
+{
+	Oid			nspid;
+	Oid			extoid;
+
+	if (!callbacks_registered)
+	{
+		CacheRegisterRelcacheCallback(store_relcache_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, store_syscache_callback,
+									  (Datum) 0);
+		callbacks_registered = true;
+	}
+
+	memset(&store_cache, 0, sizeof(store_cache));
+	store_cache.valid = true;
+
+	nspid = get_namespace_oid(AUDIT_SCHEMA_NAME, true);
+	if (!OidIsValid(nspid))
+		return;
+	extoid = get_extension_oid(AUDIT_EXTENSION_NAME, true);
+	if (!OidIsValid(extoid))
+		return;
+
+	for (int i = 0; i < AUDIT_REL_COUNT; i++)
+	{
+		Oid			relid = get_relname_relid(store_rels[i].name, nspid);
+
+		if (!OidIsValid(relid))
+			return;
+		/* Indexes belong to the extension through their table. */
+		if (get_rel_relkind(relid) != RELKIND_INDEX &&
+			getExtensionOfObject(RelationRelationId, relid) != extoid)
+			return;
+		store_cache.relids[i] = relid;
+	}
+	store_cache.available = true;
+}
+
+/*
+ * Is audit_ext installed in this database, with its relations in place?
+ * Must be called inside a transaction.
+ */
+bool
+audit_store_available(void)
+{
+	if (!store_cache.valid)
+		store_refresh();
+	return store_cache.available;
+}
+
+static void
+store_require(void)
+{
+	if (!audit_store_available())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("audit_ext is not installed in this database"),
+				 errhint("Run CREATE EXTENSION audit_ext.")));
+}
+
+Oid
+audit_store_relid(AuditRel which)
+{
+	store_require();
+	return store_cache.relids[which];
+}
+
+static void
+layout_error(Relation rel, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("table audit.%s does not have the layout audit_ext expects",
+					RelationGetRelationName(rel)),
+			 errdetail_internal("%s", detail),
+			 errhint("The table was altered outside the extension; reinstall audit_ext or restore the table.")));
+}
+
+/*
+ * Refuse to write into, or read from, a table whose columns are not the
+ * ones this library was built for (e.g. altered by hand).
+ */
+static void
+store_check_layout(Relation rel, const AuditColumn *columns, int ncolumns)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	if (desc->natts != ncolumns)
+		layout_error(rel, psprintf("It has %d columns; %d were expected.",
+								   desc->natts, ncolumns));
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped ||
+			strcmp(NameStr(att->attname), columns[i].name) != 0 ||
+			att->atttypid != columns[i].type)
+			layout_error(rel, psprintf("Column %d is \"%s\" of type %s; \"%s\" of type %s was expected.",
+									   i + 1, NameStr(att->attname),
+									   format_type_be(att->atttypid),
+									   columns[i].name,
+									   format_type_be(columns[i].type)));
+	}
+}
+
+/*
+ * Open one of our relations, checking a table's layout the first time
+ * after each refresh of the cache.
+ */
+Relation
+audit_store_open(AuditRel which, LOCKMODE lockmode)
+{
+	Relation	rel;
+
+	store_require();
+	rel = relation_open(store_cache.relids[which], lockmode);
+	if (!store_cache.checked[which] && store_rels[which].columns != NULL)
+		store_check_layout(rel, store_rels[which].columns,
+						   store_rels[which].ncolumns);
+	store_cache.checked[which] = true;
+	return rel;
+}
+
+/*
+ * Insert one row and its index entries.
+ */
+void
+audit_store_insert(Relation rel, const Datum *values, const bool *isnull)
+{
+	HeapTuple	tuple;
+	CatalogIndexState indstate;
+
+	tuple = heap_form_tuple(RelationGetDescr(rel),
+							(Datum *) values, (bool *) isnull);
+	indstate = CatalogOpenIndexes(rel);
+	CatalogTupleInsertWithInfo(rel, tuple, indstate);
+	CatalogCloseIndexes(indstate);
+	heap_freetuple(tuple);
+}
+
+/* The next event id, without a permission check on the caller. */
+int64
+audit_store_next_event_id(void)
+{
+	return nextval_internal(audit_store_relid(AUDIT_REL_EVENT_SEQ), false);
+}
+
+/* The next commit position, without a permission check on the caller. */
+int64
+audit_store_next_position(void)
+{
+	return nextval_internal(audit_store_relid(AUDIT_REL_POSITION_SEQ), false);
+}
+
+/*
+ * The last commit position handed out (0 if none), read from the sequence
+ * itself, not from a snapshot.  Only callers running as the extension's
+ * owner (the sealer, SECURITY DEFINER functions) may read the sequence.
+ */
+int64
+audit_store_last_position(void)
+{
+	Datum		d;
+	LOCAL_FCINFO(fcinfo, 1);
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 1, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = ObjectIdGetDatum(audit_store_relid(AUDIT_REL_POSITION_SEQ));
+	fcinfo->args[0].isnull = false;
+	d = pg_sequence_last_value(fcinfo);
+	return fcinfo->isnull ? 0 : DatumGetInt64(d);
+}
