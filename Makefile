@@ -13,6 +13,9 @@ OBJS = \
 	src/event_format.o \
 	src/hash.o \
 	src/merkle.o \
+	src/merkle_sql.o \
+	src/proof.o \
+	src/proof_verify.o \
 	src/schema.o \
 	src/seal.o \
 	src/seal_worker.o \

@@ -269,3 +269,73 @@ GRANT EXECUTE ON FUNCTION audit.verify_report(bigint, bigint) TO audit_reader;
 GRANT EXECUTE ON FUNCTION audit.digest() TO audit_reader;
 GRANT EXECUTE ON FUNCTION audit.public_key() TO audit_reader;
 GRANT EXECUTE ON FUNCTION audit.seal() TO audit_admin;
+
+-- Proofs (docs/FORMAT.md, "Proofs").
+CREATE FUNCTION audit.inclusion_proof(event_id bigint, at_block bigint DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'audit_inclusion_proof'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+COMMENT ON FUNCTION audit.inclusion_proof(bigint, bigint) IS
+	'Proof that an event, with its content, is in the trail under the checkpoint at at_block (default: the newest block)';
+
+CREATE FUNCTION audit.consistency_proof(from_block bigint, to_block bigint DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'audit_consistency_proof'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+COMMENT ON FUNCTION audit.consistency_proof(bigint, bigint) IS
+	'Proof that the trail at to_block blocks (default: all) extends the trail at from_block blocks';
+
+CREATE FUNCTION audit.verify_inclusion_proof(proof jsonb) RETURNS boolean
+AS 'MODULE_PATHNAME', 'audit_verify_inclusion_proof'
+LANGUAGE C STRICT IMMUTABLE;
+COMMENT ON FUNCTION audit.verify_inclusion_proof(jsonb) IS
+	'Check every element of an inclusion proof, from the event''s content to the checkpoint (and its signature when the key is configured)';
+
+CREATE FUNCTION audit.verify_consistency_proof(proof jsonb) RETURNS boolean
+AS 'MODULE_PATHNAME', 'audit_verify_consistency_proof'
+LANGUAGE C STRICT IMMUTABLE;
+COMMENT ON FUNCTION audit.verify_consistency_proof(jsonb) IS
+	'Check a consistency proof between two checkpoints (RFC 9162 2.1.4.2)';
+
+-- RFC 6962 Merkle primitives, over leaf hashes.
+CREATE FUNCTION audit.merkle_root(leaves bytea[]) RETURNS bytea
+AS 'MODULE_PATHNAME', 'audit_merkle_root'
+LANGUAGE C STRICT IMMUTABLE;
+CREATE FUNCTION audit.merkle_inclusion_path(leaves bytea[], leaf_index bigint) RETURNS bytea[]
+AS 'MODULE_PATHNAME', 'audit_merkle_inclusion_path'
+LANGUAGE C STRICT IMMUTABLE;
+CREATE FUNCTION audit.merkle_consistency_path(leaves bytea[], old_size bigint) RETURNS bytea[]
+AS 'MODULE_PATHNAME', 'audit_merkle_consistency_path'
+LANGUAGE C STRICT IMMUTABLE;
+CREATE FUNCTION audit.merkle_verify_inclusion(leaf bytea, leaf_index bigint, tree_size bigint,
+                                              path bytea[], root bytea) RETURNS boolean
+AS 'MODULE_PATHNAME', 'audit_merkle_verify_inclusion'
+LANGUAGE C STRICT IMMUTABLE;
+CREATE FUNCTION audit.merkle_verify_consistency(old_size bigint, new_size bigint, old_root bytea,
+                                                new_root bytea, path bytea[]) RETURNS boolean
+AS 'MODULE_PATHNAME', 'audit_merkle_verify_consistency'
+LANGUAGE C STRICT IMMUTABLE;
+COMMENT ON FUNCTION audit.merkle_root(bytea[]) IS 'RFC 6962 Merkle tree hash (MTH) of the given leaf hashes';
+COMMENT ON FUNCTION audit.merkle_inclusion_path(bytea[], bigint) IS 'RFC 6962 audit path of one leaf (0-based index)';
+COMMENT ON FUNCTION audit.merkle_consistency_path(bytea[], bigint) IS 'RFC 6962 consistency proof between the first old_size leaves and all of them';
+COMMENT ON FUNCTION audit.merkle_verify_inclusion(bytea, bigint, bigint, bytea[], bytea) IS 'RFC 9162 inclusion proof verification';
+COMMENT ON FUNCTION audit.merkle_verify_consistency(bigint, bigint, bytea, bytea, bytea[]) IS 'RFC 9162 consistency proof verification';
+
+REVOKE ALL ON FUNCTION audit.inclusion_proof(bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit.consistency_proof(bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit.verify_inclusion_proof(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit.verify_consistency_proof(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit.inclusion_proof(bigint, bigint) TO audit_reader;
+GRANT EXECUTE ON FUNCTION audit.consistency_proof(bigint, bigint) TO audit_reader;
+GRANT EXECUTE ON FUNCTION audit.verify_inclusion_proof(jsonb) TO audit_reader;
+GRANT EXECUTE ON FUNCTION audit.verify_consistency_proof(jsonb) TO audit_reader;
+REVOKE ALL ON FUNCTION audit.merkle_root(bytea[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit.merkle_inclusion_path(bytea[], bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit.merkle_consistency_path(bytea[], bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit.merkle_verify_inclusion(bytea, bigint, bigint, bytea[], bytea) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit.merkle_verify_consistency(bigint, bigint, bytea, bytea, bytea[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit.merkle_root(bytea[]) TO audit_reader;
+GRANT EXECUTE ON FUNCTION audit.merkle_inclusion_path(bytea[], bigint) TO audit_reader;
+GRANT EXECUTE ON FUNCTION audit.merkle_consistency_path(bytea[], bigint) TO audit_reader;
+GRANT EXECUTE ON FUNCTION audit.merkle_verify_inclusion(bytea, bigint, bigint, bytea[], bytea) TO audit_reader;
+GRANT EXECUTE ON FUNCTION audit.merkle_verify_consistency(bigint, bigint, bytea, bytea, bytea[]) TO audit_reader;

@@ -27,7 +27,28 @@
 #include "checkpoint.h"
 #include "seal.h"
 
-/* Append "key":"<hex>" (no \x), with a leading comma if needed. */
+/*
+ * JSON writing: append "key":value to an object being built in buf (which
+ * starts with '{'), with a comma when needed.
+ */
+static void
+put_key(StringInfo buf, const char *key)
+{
+	if (buf->len > 1)
+		appendStringInfoChar(buf, ',');
+	escape_json(buf, key);
+	appendStringInfoChar(buf, ':');
+}
+
+/* A nested value already written as JSON. */
+void
+audit_json_put_raw(StringInfo buf, const char *key, const char *json)
+{
+	put_key(buf, key);
+	appendStringInfoString(buf, json);
+}
+
+/* Append "key":"<hex>" (no \x). */
 void
 audit_json_put_hex(StringInfo buf, const char *key, const uint8 *bytes, int len)
 {
@@ -35,33 +56,61 @@ audit_json_put_hex(StringInfo buf, const char *key, const uint8 *bytes, int len)
 
 	hex_encode((const char *) bytes, len, hex);
 	hex[len * 2] = '\0';
-	if (buf->len > 1)
-		appendStringInfoChar(buf, ',');
-	escape_json(buf, key);
-	appendStringInfo(buf, ":\"%s\"", hex);
+	put_key(buf, key);
+	appendStringInfo(buf, "\"%s\"", hex);
 	pfree(hex);
 }
 
-static void
-put_int(StringInfo buf, const char *key, int64 value)
+void
+audit_json_put_int(StringInfo buf, const char *key, int64 value)
 {
-	if (buf->len > 1)
-		appendStringInfoChar(buf, ',');
-	escape_json(buf, key);
-	appendStringInfo(buf, ":%lld", (long long) value);
+	put_key(buf, key);
+	appendStringInfo(buf, "%lld", (long long) value);
 }
 
-static void
-put_text(StringInfo buf, const char *key, const char *value)
+void
+audit_json_put_text(StringInfo buf, const char *key, const char *value)
 {
-	if (buf->len > 1)
-		appendStringInfoChar(buf, ',');
-	escape_json(buf, key);
-	appendStringInfoChar(buf, ':');
+	put_key(buf, key);
 	if (value)
 		escape_json(buf, value);
 	else
 		appendStringInfoString(buf, "null");
+}
+
+/*
+ * The checkpoint at block block_id (0: the newest) as a JSON object text;
+ * NULL when there is no such block.
+ */
+char *
+audit_checkpoint_json(int64 block_id)
+{
+	AuditHead	head;
+	StringInfoData buf;
+	char		sysid[32];
+
+	if (!audit_read_block_row(block_id, &head))
+		return NULL;
+
+	snprintf(sysid, sizeof(sysid), UINT64_FORMAT, GetSystemIdentifier());
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	audit_json_put_int(&buf, "format", 1);
+	audit_json_put_hex(&buf, "chain_id", head.chain_id, AUDIT_CHAIN_ID_LEN);
+	audit_json_put_text(&buf, "system_identifier", sysid);
+	audit_json_put_text(&buf, "database", get_database_name(MyDatabaseId));
+	audit_json_put_int(&buf, "block_id", head.state.block_id);
+	audit_json_put_int(&buf, "tree_size", head.state.block_id);
+	audit_json_put_hex(&buf, "root_hash", head.tree_root, AUDIT_HASH_LEN);
+	audit_json_put_hex(&buf, "block_hash", head.state.block_hash, AUDIT_HASH_LEN);
+	audit_json_put_text(&buf, "sealed_at", timestamptz_to_str(head.sealed_at));
+	if (head.has_signature)
+		audit_json_put_hex(&buf, "signature", head.signature, sizeof(head.signature));
+	else
+		audit_json_put_text(&buf, "signature", NULL);
+	audit_json_put_text(&buf, "key_id", head.has_signature ? head.key_id : NULL);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
 }
 
 /*
@@ -70,32 +119,11 @@ put_text(StringInfo buf, const char *key, const char *value)
 Jsonb *
 audit_checkpoint_current(void)
 {
-	AuditHead	head;
-	StringInfoData buf;
-	char		sysid[32];
+	char	   *json = audit_checkpoint_json(0);
 
-	if (!audit_read_head_row(&head))
+	if (json == NULL)
 		return NULL;
-
-	snprintf(sysid, sizeof(sysid), UINT64_FORMAT, GetSystemIdentifier());
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	put_int(&buf, "format", 1);
-	audit_json_put_hex(&buf, "chain_id", head.chain_id, AUDIT_CHAIN_ID_LEN);
-	put_text(&buf, "system_identifier", sysid);
-	put_text(&buf, "database", get_database_name(MyDatabaseId));
-	put_int(&buf, "block_id", head.state.block_id);
-	put_int(&buf, "tree_size", head.state.block_id);
-	audit_json_put_hex(&buf, "root_hash", head.tree_root, AUDIT_HASH_LEN);
-	audit_json_put_hex(&buf, "block_hash", head.state.block_hash, AUDIT_HASH_LEN);
-	put_text(&buf, "sealed_at", timestamptz_to_str(head.sealed_at));
-	if (head.has_signature)
-		audit_json_put_hex(&buf, "signature", head.signature, sizeof(head.signature));
-	else
-		put_text(&buf, "signature", NULL);
-	put_text(&buf, "key_id", head.has_signature ? head.key_id : NULL);
-	appendStringInfoChar(&buf, '}');
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
 
 /*
@@ -146,15 +174,24 @@ audit_json_hash(JsonbContainer *obj, const char *key, const char *what,
 				uint8 *out, int len)
 {
 	JsonbValue *v = audit_json_field(obj, key, jbvString, what);
-	const char *s = v->val.string.val;
-	int			slen = v->val.string.len;
 
+	audit_parse_hex(v->val.string.val, v->val.string.len, what, key, out, len);
+}
+
+/* s (not terminated) as exactly len bytes of hex, an optional \x first. */
+void
+audit_parse_hex(const char *s, int slen, const char *what, const char *key,
+				uint8 *out, int len)
+{
 	if (slen >= 2 && s[0] == '\\' && s[1] == 'x')
 	{
 		s += 2;
 		slen -= 2;
 	}
-	if (slen != len * 2 || strspn(s, "0123456789abcdefABCDEF") < (size_t) slen)
+	for (int i = 0; i < slen; i++)
+		if (!isxdigit((unsigned char) s[i]))
+			slen = -1;
+	if (slen != len * 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("malformed %s: \"%s\" must be %d hexadecimal bytes",

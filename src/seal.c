@@ -145,17 +145,24 @@ head_decode_extra(AuditHead *head, const Datum *values, const bool *isnull)
 }
 
 /*
- * The newest block under snap; false if there is none.  (The sealer holds
- * the sealing lock, so for it the head cannot change meanwhile.)
+ * Block block_id (0: the newest) under snap; false if there is none.  (The
+ * sealer holds the sealing lock, so for it the head cannot change.)
  */
 static bool
-read_head(Snapshot snap, AuditHead *head)
+read_block(Snapshot snap, int64 block_id, AuditHead *head)
 {
 	Relation	rel = audit_store_open(AUDIT_REL_BLOCK, AccessShareLock);
 	Relation	idx = index_open(audit_store_relid(AUDIT_REL_BLOCK_PKEY), AccessShareLock);
-	SysScanDesc scan = systable_beginscan_ordered(rel, idx, snap, 0, NULL);
-	HeapTuple	tup = systable_getnext_ordered(scan, BackwardScanDirection);
-	bool		found = HeapTupleIsValid(tup);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found;
+
+	ScanKeyInit(&key, Anum_block_block_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(block_id));
+	scan = systable_beginscan_ordered(rel, idx, snap, block_id > 0 ? 1 : 0, &key);
+	tup = systable_getnext_ordered(scan, BackwardScanDirection);
+	found = HeapTupleIsValid(tup);
 
 	memset(head, 0, sizeof(*head));
 	merkle_frontier_init(&head->state.tree);
@@ -168,7 +175,8 @@ read_head(Snapshot snap, AuditHead *head)
 		if (!audit_block_state_decode(&head->state, values, isnull))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("the newest block of the audit trail is malformed"),
+					 errmsg("block %lld of the audit trail is malformed",
+							(long long) DatumGetInt64(values[Anum_block_block_id - 1])),
 					 errhint("Run audit.verify_report() to see what was altered.")));
 		head_decode_extra(head, values, isnull);
 	}
@@ -179,14 +187,14 @@ read_head(Snapshot snap, AuditHead *head)
 }
 
 /*
- * The newest block as of now, with the trail's chain id; false if nothing
- * is sealed yet.
+ * Block block_id (0: the newest) as of now, with the trail's chain id;
+ * false if there is no such block.
  */
 bool
-audit_read_head_row(AuditHead *head)
+audit_read_block_row(int64 block_id, AuditHead *head)
 {
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-	bool		found = read_head(snap, head);
+	bool		found = read_block(snap, block_id, head);
 
 	UnregisterSnapshot(snap);
 	if (found)
@@ -326,7 +334,7 @@ audit_seal_once(bool *more, bool *busy)
 	}
 
 	snap = RegisterSnapshot(GetLatestSnapshot());
-	(void) read_head(snap, &headrow);
+	(void) read_block(snap, 0, &headrow);
 	merkle_frontier_init(&txn_tree);
 	if ((int64) horizon > prev->last_position)
 		head.txn_count = seal_collect(snap, prev->last_position, (int64) horizon,
@@ -385,7 +393,7 @@ audit_seal_all(void)
 	{
 		AuditHead	head;
 
-		if (audit_read_head_row(&head))
+		if (audit_read_block_row(0, &head))
 			last = head.state.block_id;
 	}
 	return last;

@@ -56,6 +56,9 @@ static const struct
 	[AUDIT_REL_EVENT_TXID_IDX] = {"event_txid_idx", NULL, 0},
 	[AUDIT_REL_TXN_POSITION_IDX] = {"txn_position_idx", NULL, 0},
 	[AUDIT_REL_BLOCK_PKEY] = {"block_pkey", NULL, 0},
+	[AUDIT_REL_EVENT_PKEY] = {"event_pkey", NULL, 0},
+	[AUDIT_REL_TXN_PKEY] = {"txn_pkey", NULL, 0},
+	[AUDIT_REL_BLOCK_LAST_POSITION_IDX] = {"block_last_position_idx", NULL, 0},
 };
 
 typedef struct StoreCache

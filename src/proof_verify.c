@@ -1,0 +1,300 @@
+/*-------------------------------------------------------------------------
+ *
+ * proof_verify.c
+ *	  audit.verify_inclusion_proof(jsonb) and
+ *	  audit.verify_consistency_proof(jsonb): check every element of a proof
+ *	  without trusting anything stored in this database.
+ *
+ * The event is encoded again from the proof's own fields, so a proof whose
+ * content was edited fails even if its hashes were left alone.  A malformed
+ * proof is an error; a well-formed one that does not hold returns false.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/xid8.h"
+
+#include "chain_format.h"
+#include "checkpoint.h"
+#include "event_format.h"
+#include "merkle.h"
+#include "schema.h"
+#include "sign.h"
+
+#define PROOF "proof"
+
+static JsonbContainer *
+object_field(JsonbContainer *obj, const char *key)
+{
+	JsonbValue *v = audit_json_field(obj, key, jbvBinary, PROOF);
+
+	if (!JsonContainerIsObject(v->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed proof: \"%s\" must be an object", key)));
+	return v->val.binary.data;
+}
+
+/* "path": an array of hex hashes; returns its length. */
+static int
+path_field(JsonbContainer *obj, uint8 (*path)[AUDIT_HASH_LEN], int max)
+{
+	JsonbValue *v = audit_json_field(obj, "path", jbvBinary, PROOF);
+	JsonbContainer *arr = v->val.binary.data;
+	int			n;
+
+	if (!JsonContainerIsArray(arr) || (n = JsonContainerSize(arr)) > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed proof: \"path\" must be an array of at most %d hashes", max)));
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
+
+		if (e == NULL || e->type != jbvString)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("malformed proof: element %d of \"path\" is not a string", i + 1)));
+		audit_parse_hex(e->val.string.val, e->val.string.len, PROOF, "path",
+						path[i], AUDIT_HASH_LEN);
+	}
+	return n;
+}
+
+/* One event column from the proof's "event" object into values/isnull. */
+static void
+event_field(JsonbContainer *ev, const AuditColumn *c, Datum *value, bool *isnull)
+{
+	char	   *key = c->type == TIMESTAMPTZOID ? psprintf("%s_us", c->name) : (char *) c->name;
+	JsonbValue *v = getKeyJsonValueFromContainer(ev, key, strlen(key), NULL);
+
+	if (v == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed proof: the event has no \"%s\"", key)));
+	*isnull = (v->type == jbvNull);
+	if (*isnull)
+		return;
+	if (c->type == TEXTOID || c->type == INETOID)
+	{
+		char	   *str;
+
+		if (v->type != jbvString)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("malformed proof: the event's \"%s\" must be a string or null", key)));
+		str = pnstrdup(v->val.string.val, v->val.string.len);
+
+		*value = c->type == TEXTOID ? CStringGetTextDatum(str) :
+			DirectFunctionCall1(inet_in, CStringGetDatum(str));
+		return;
+	}
+	switch (c->type)
+	{
+		case INT8OID:
+		case TIMESTAMPTZOID:
+			*value = Int64GetDatum(audit_json_int64(ev, key, PROOF));
+			break;
+		case INT4OID:
+			*value = Int32GetDatum((int32) audit_json_int64(ev, key, PROOF));
+			break;
+		case INT2OID:
+			*value = Int16GetDatum((int16) audit_json_int64(ev, key, PROOF));
+			break;
+		case XID8OID:
+			*value = FullTransactionIdGetDatum(FullTransactionIdFromU64((uint64) audit_json_int64(ev, key, PROOF)));
+			break;
+		default:
+			elog(ERROR, "audit_ext: no proof field for type %u", c->type);
+	}
+}
+
+/* The leaf hash of the proof's event, encoded from its fields. */
+static bool
+event_leaf(JsonbContainer *ev, uint8 leaf[AUDIT_HASH_LEN])
+{
+	Datum		values[Natts_event] = {0};
+	bool		isnull[Natts_event] = {0};
+
+	for (int i = 0; i < Natts_event; i++)
+	{
+		if (audit_event_columns[i].type == BYTEAOID)
+		{
+			isnull[i] = true;
+			continue;
+		}
+		event_field(ev, &audit_event_columns[i], &values[i], &isnull[i]);
+	}
+	if (isnull[Anum_event_format_version - 1] ||
+		DatumGetInt16(values[Anum_event_format_version - 1]) != AUDIT_FORMAT_VERSION)
+		return false;
+	audit_event_leaf_hash(values, isnull, leaf);
+	return true;
+}
+
+/* Walk "index"/"path" of obj from leaf to root, in a tree of size leaves. */
+static bool
+path_holds(JsonbContainer *obj, const uint8 *leaf, int64 size, const uint8 *root)
+{
+	uint8		path[MERKLE_MAX_FRONTIER][AUDIT_HASH_LEN];
+	int			len = path_field(obj, path, MERKLE_MAX_FRONTIER);
+	int64		index = audit_json_int64(obj, "index", PROOF);
+
+	if (index < 0 || size < 1)
+		return false;
+	return merkle_inclusion_verify(leaf, index, size,
+								   (const uint8 (*)[AUDIT_HASH_LEN]) path, len, root);
+}
+
+/* The transaction entry of the proof, and its place in the block. */
+static bool
+txn_holds(JsonbContainer *proof, const uint8 *leaf, uint64 txid,
+		  TxnEntry *txn, uint8 txn_leaf[AUDIT_HASH_LEN])
+{
+	JsonbContainer *t = object_field(proof, "transaction");
+
+	txn->txid = (uint64) audit_json_int64(t, "txid", PROOF);
+	txn->position = audit_json_int64(t, "position", PROOF);
+	txn->event_count = (int32) audit_json_int64(t, "event_count", PROOF);
+	txn->committed_at = audit_json_int64(t, "committed_at_us", PROOF);
+	audit_json_hash(t, "digest", PROOF, txn->digest, AUDIT_HASH_LEN);
+	audit_txn_leaf(txn, txn_leaf);
+	return txn->txid == txid &&
+		path_holds(t, leaf, txn->event_count, txn->digest);
+}
+
+/* The block head of the proof, its transaction tree, and its hash. */
+static bool
+block_holds(JsonbContainer *proof, const TxnEntry *txn, const uint8 *txn_leaf,
+			BlockHead *h, uint8 block_hash[AUDIT_HASH_LEN])
+{
+	JsonbContainer *b = object_field(proof, "block");
+
+	audit_json_hash(proof, "chain_id", PROOF, h->chain_id, AUDIT_CHAIN_ID_LEN);
+	h->block_id = audit_json_int64(b, "block_id", PROOF);
+	h->first_position = audit_json_int64(b, "first_position", PROOF);
+	h->last_position = audit_json_int64(b, "last_position", PROOF);
+	h->txn_count = (int32) audit_json_int64(b, "txn_count", PROOF);
+	h->event_count = audit_json_int64(b, "event_count", PROOF);
+	h->sealed_at = audit_json_int64(b, "sealed_at_us", PROOF);
+	audit_json_hash(b, "txn_root", PROOF, h->txn_root, AUDIT_HASH_LEN);
+	audit_json_hash(b, "prev_hash", PROOF, h->prev_hash, AUDIT_HASH_LEN);
+	audit_block_hash(h, block_hash);
+	return txn->position >= h->first_position &&
+		txn->position <= h->last_position &&
+		path_holds(b, txn_leaf, h->txn_count, h->txn_root);
+}
+
+/* The block in the trail tree, the checkpoint, and its signature. */
+static bool
+tree_holds(JsonbContainer *proof, const BlockHead *h, const uint8 *block_hash)
+{
+	JsonbContainer *t = object_field(proof, "tree");
+	JsonbContainer *cp = object_field(proof, "checkpoint");
+	int64		size = audit_json_int64(t, "size", PROOF);
+	uint8		root[AUDIT_HASH_LEN];
+	uint8		cp_chain[AUDIT_CHAIN_ID_LEN];
+	uint8		msg[AUDIT_CHECKPOINT_MSG_LEN];
+	JsonbValue *sig;
+	JsonbValue *key_id;
+	bool		checked;
+	uint8		sigbytes[AUDIT_SIGNATURE_LEN];
+
+	audit_json_hash(cp, "root_hash", PROOF, root, AUDIT_HASH_LEN);
+	audit_json_hash(cp, "chain_id", PROOF, cp_chain, AUDIT_CHAIN_ID_LEN);
+	if (audit_json_int64(cp, "tree_size", PROOF) != size ||
+		memcmp(cp_chain, h->chain_id, AUDIT_CHAIN_ID_LEN) != 0 ||
+		audit_json_int64(t, "index", PROOF) != h->block_id - 1 ||
+		!path_holds(t, block_hash, size, root))
+		return false;
+
+	sig = getKeyJsonValueFromContainer(cp, "signature", 9, NULL);
+	if (sig == NULL || sig->type == jbvNull)
+		return true;
+	audit_json_hash(cp, "signature", PROOF, sigbytes, AUDIT_SIGNATURE_LEN);
+	key_id = audit_json_field(cp, "key_id", jbvString, PROOF);
+	audit_checkpoint_message(h->chain_id, (uint64) size, root, msg);
+	return audit_sign_verify(pnstrdup(key_id->val.string.val, key_id->val.string.len),
+							 msg, sizeof(msg), sigbytes, sizeof(sigbytes), &checked);
+}
+
+PG_FUNCTION_INFO_V1(audit_verify_inclusion_proof);
+
+/*
+ * audit.verify_inclusion_proof(proof jsonb) returns boolean.
+ */
+Datum
+audit_verify_inclusion_proof(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *proof = PG_GETARG_JSONB_P(0);
+	JsonbContainer *root = &proof->root;
+	JsonbContainer *ev;
+	uint8		leaf[AUDIT_HASH_LEN];
+	uint8		stated[AUDIT_HASH_LEN];
+	uint8		txn_leaf[AUDIT_HASH_LEN];
+	uint8		block_hash[AUDIT_HASH_LEN];
+	TxnEntry	txn;
+	BlockHead	head;
+
+	if (JB_ROOT_IS_SCALAR(proof) || !JsonContainerIsObject(root))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed proof: an object was expected"),
+				 errhint("Pass what audit.inclusion_proof() returned.")));
+	if (audit_json_int64(root, "format", PROOF) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("unsupported proof format")));
+	ev = object_field(root, "event");
+	audit_json_hash(root, "leaf_hash", PROOF, stated, AUDIT_HASH_LEN);
+	if (!event_leaf(ev, leaf) || memcmp(leaf, stated, AUDIT_HASH_LEN) != 0)
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(txn_holds(root, leaf, (uint64) audit_json_int64(ev, "txid", PROOF),
+							 &txn, txn_leaf) &&
+				   block_holds(root, &txn, txn_leaf, &head, block_hash) &&
+				   tree_holds(root, &head, block_hash));
+}
+
+PG_FUNCTION_INFO_V1(audit_verify_consistency_proof);
+
+/*
+ * audit.verify_consistency_proof(proof jsonb) returns boolean.
+ */
+Datum
+audit_verify_consistency_proof(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *proof = PG_GETARG_JSONB_P(0);
+	JsonbContainer *root = &proof->root;
+	JsonbContainer *from;
+	JsonbContainer *to;
+	uint8		old_root[AUDIT_HASH_LEN];
+	uint8		new_root[AUDIT_HASH_LEN];
+	uint8		path[2 * MERKLE_MAX_FRONTIER][AUDIT_HASH_LEN];
+	int64		m;
+	int64		n;
+	int			len;
+
+	if (JB_ROOT_IS_SCALAR(proof) || !JsonContainerIsObject(root))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed proof: an object was expected"),
+				 errhint("Pass what audit.consistency_proof() returned.")));
+	from = object_field(root, "from");
+	to = object_field(root, "to");
+	m = audit_json_int64(from, "tree_size", PROOF);
+	n = audit_json_int64(to, "tree_size", PROOF);
+	audit_json_hash(from, "root_hash", PROOF, old_root, AUDIT_HASH_LEN);
+	audit_json_hash(to, "root_hash", PROOF, new_root, AUDIT_HASH_LEN);
+	len = path_field(root, path, 2 * MERKLE_MAX_FRONTIER);
+	if (m < 1 || n < m)
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(merkle_consistency_verify(m, n, old_root, new_root,
+											 (const uint8 (*)[AUDIT_HASH_LEN]) path,
+											 len));
+}
