@@ -141,7 +141,7 @@ audit_json_field(JsonbContainer *obj, const char *key, enum jbvType type,
 				 errmsg("malformed %s: \"%s\" is missing or not a %s",
 						what, key,
 						type == jbvNumeric ? "number" :
-						type == jbvString ? "string" : "value of the right type")));
+						type == jbvString ? "string" : "object or array")));
 	return v;
 }
 
