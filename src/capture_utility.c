@@ -16,16 +16,56 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
 #include "commands/extension.h"
+#include "miscadmin.h"
 #include "tcop/utility.h"
 
 #include "capture_utility.h"
 #include "event.h"
 #include "seal_worker.h"
+#include "shmem.h"
 #include "store.h"
 #include "utility_object.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/*
+ * DROP DATABASE, ALTER DATABASE ... RENAME / SET TABLESPACE and CREATE
+ * DATABASE ... TEMPLATE need the database to have no connections: the
+ * sealer connected to it leaves first.
+ */
+static void
+utility_release_database(Node *parsetree)
+{
+	const char *dbname = NULL;
+	ListCell   *lc;
+	Oid			dbid;
+
+	if (IsA(parsetree, DropdbStmt))
+		dbname = ((DropdbStmt *) parsetree)->dbname;
+	else if (IsA(parsetree, RenameStmt) &&
+			 ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
+		dbname = ((RenameStmt *) parsetree)->subname;
+	else if (IsA(parsetree, AlterDatabaseStmt))
+		dbname = ((AlterDatabaseStmt *) parsetree)->dbname;
+	else if (IsA(parsetree, CreatedbStmt))
+	{
+		foreach(lc, ((CreatedbStmt *) parsetree)->options)
+		{
+			DefElem    *opt = lfirst_node(DefElem, lc);
+
+			if (strcmp(opt->defname, "template") == 0 && opt->arg)
+				dbname = defGetString(opt);
+		}
+	}
+	if (dbname == NULL)
+		return;
+	dbid = get_database_oid(dbname, true);
+	if (OidIsValid(dbid) && dbid != MyDatabaseId)
+		audit_sealer_release_database(dbid);
+}
 
 /*
  * Is this utility statement one we record?  DDL, and utility statements
@@ -78,6 +118,8 @@ audit_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		event.command = GetCommandTagName(CreateCommandTag(parsetree));
 		object = audit_utility_object_before(parsetree);
 	}
+
+	utility_release_database(parsetree);
 
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,

@@ -192,7 +192,7 @@ launcher_scan_databases(void)
 
 	sealers_prune();
 	foreach(lc, dbids)
-		if (!sealer_running(lfirst_oid(lc)))
+		if (!sealer_running(lfirst_oid(lc)) && audit_sealer_allowed(lfirst_oid(lc)))
 			sealer_start(lfirst_oid(lc));
 }
 
@@ -274,6 +274,7 @@ audit_sealer_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 	pgstat_report_appname("audit_ext sealer");
+	audit_sealer_register();
 
 	for (;;)
 	{

@@ -26,6 +26,7 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "utils/timestamp.h"
 
 #include "shmem.h"
 
@@ -33,6 +34,8 @@ typedef struct AuditSlot
 {
 	Oid			dbid;			/* database of the pending position */
 	pg_atomic_uint64 pending;	/* 0, a position, or AUDIT_POSITION_TAKING */
+	pg_atomic_uint32 sealer_db; /* database this process seals, or 0 */
+	int			pid;			/* of the sealer */
 } AuditSlot;
 
 typedef struct AuditShared
@@ -40,6 +43,8 @@ typedef struct AuditShared
 	slock_t		mutex;			/* protects the launcher fields */
 	int			launcher_pid;
 	Latch	   *launcher_latch;
+	Oid			paused_db;		/* no sealer for it until paused_until */
+	TimestampTz paused_until;
 	pg_atomic_uint32 rescan;	/* databases may have changed */
 	int			nslots;
 	AuditSlot	slots[FLEXIBLE_ARRAY_MEMBER];
@@ -86,12 +91,16 @@ shmem_startup(void)
 		SpinLockInit(&audit_shared->mutex);
 		audit_shared->launcher_pid = 0;
 		audit_shared->launcher_latch = NULL;
+		audit_shared->paused_db = InvalidOid;
+		audit_shared->paused_until = 0;
 		pg_atomic_init_u32(&audit_shared->rescan, 1);
 		audit_shared->nslots = shmem_slot_count();
 		for (int i = 0; i < audit_shared->nslots; i++)
 		{
 			audit_shared->slots[i].dbid = InvalidOid;
 			pg_atomic_init_u64(&audit_shared->slots[i].pending, 0);
+			pg_atomic_init_u32(&audit_shared->slots[i].sealer_db, 0);
+			audit_shared->slots[i].pid = 0;
 		}
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -205,4 +214,71 @@ bool
 audit_launcher_take_rescan(void)
 {
 	return pg_atomic_exchange_u32(&audit_shared->rescan, 0) != 0;
+}
+
+static void
+sealer_deregister(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
+{
+	pg_atomic_write_u32(&my_slot()->sealer_db, 0);
+}
+
+/* This process is the sealer of MyDatabaseId, until it exits. */
+void
+audit_sealer_register(void)
+{
+	AuditSlot  *slot = my_slot();
+
+	slot->pid = MyProcPid;
+	pg_write_barrier();
+	pg_atomic_write_u32(&slot->sealer_db, MyDatabaseId);
+	before_shmem_exit(sealer_deregister, (Datum) 0);
+}
+
+/*
+ * Make the sealer of dbid leave its database, and keep the launcher from
+ * starting another for a few seconds: DROP DATABASE, and CREATE DATABASE
+ * from it as a template, need it to have no connections.  Waits up to
+ * five seconds for the sealer to exit.
+ */
+void
+audit_sealer_release_database(Oid dbid)
+{
+	SpinLockAcquire(&audit_shared->mutex);
+	audit_shared->paused_db = dbid;
+	audit_shared->paused_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 10000);
+	SpinLockRelease(&audit_shared->mutex);
+
+	for (int waited = 0; waited < 500; waited++)
+	{
+		bool		found = false;
+
+		for (int i = 0; i < audit_shared->nslots; i++)
+		{
+			AuditSlot  *slot = &audit_shared->slots[i];
+
+			if (pg_atomic_read_u32(&slot->sealer_db) != dbid)
+				continue;
+			found = true;
+			pg_read_barrier();
+			if (waited == 0 && slot->pid > 0)
+				kill(slot->pid, SIGTERM);
+		}
+		if (!found)
+			return;
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10000L);
+	}
+}
+
+/* May the launcher start a sealer for dbid now? */
+bool
+audit_sealer_allowed(Oid dbid)
+{
+	bool		allowed;
+
+	SpinLockAcquire(&audit_shared->mutex);
+	allowed = audit_shared->paused_db != dbid ||
+		GetCurrentTimestamp() >= audit_shared->paused_until;
+	SpinLockRelease(&audit_shared->mutex);
+	return allowed;
 }

@@ -22,6 +22,10 @@ extern void audit_slot_publish(uint64 position);
 extern void audit_slot_clear(void);
 extern bool audit_slot_horizon(Oid dbid, uint64 handed_out, uint64 *horizon);
 
+extern void audit_sealer_register(void);
+extern void audit_sealer_release_database(Oid dbid);
+extern bool audit_sealer_allowed(Oid dbid);
+
 extern void audit_launcher_register(int pid, Latch *latch);
 extern void audit_launcher_wake(void);
 extern bool audit_launcher_take_rescan(void);
