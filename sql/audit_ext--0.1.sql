@@ -112,18 +112,25 @@ REVOKE ALL ON TABLE audit.block FROM PUBLIC;
 COMMENT ON TABLE audit.block IS
 	'Sealed, hash-chained blocks, append-only; read them through audit.blocks';
 
+CREATE VIEW audit.transactions AS
+	SELECT t.txid, t.position, t.event_count, t.committed_at, t.digest,
+	       b.block_id
+	  FROM audit.txn t
+	  LEFT JOIN LATERAL (
+		SELECT bl.block_id FROM audit.block bl
+		 WHERE bl.last_position >= t.position AND bl.first_position <= t.position
+		 ORDER BY bl.last_position LIMIT 1) b ON true;
+REVOKE ALL ON audit.transactions FROM PUBLIC;
+GRANT SELECT ON audit.transactions TO audit_reader;
+
 CREATE VIEW audit.events AS
 	SELECT e.event_id, e.txid, e.occurred_at, e.kind, e.command,
 	       e.object_name, e.session_role, e.effective_role, e.client_addr,
 	       e.client_port, e.application_name, e.backend_pid, e.database,
 	       e.statement, e.rows_affected, e.format_version, e.leaf_hash,
-	       b.block_id
+	       t.block_id
 	  FROM audit.event e
-	  LEFT JOIN audit.txn t ON t.txid = e.txid
-	  LEFT JOIN LATERAL (
-		SELECT bl.block_id FROM audit.block bl
-		 WHERE bl.last_position >= t.position AND bl.first_position <= t.position
-		 ORDER BY bl.last_position LIMIT 1) b ON true;
+	  LEFT JOIN audit.transactions t ON t.txid = e.txid;
 REVOKE ALL ON audit.events FROM PUBLIC;
 GRANT SELECT ON audit.events TO audit_reader;
 
@@ -148,16 +155,6 @@ COMMENT ON COLUMN audit.events.format_version IS 'Version of the canonical encod
 COMMENT ON COLUMN audit.events.leaf_hash IS 'SHA-256 of 0x00 || canonical encoding of the event (docs/FORMAT.md)';
 COMMENT ON COLUMN audit.events.block_id IS 'Sealed block holding the event''s transaction; NULL until sealed';
 
-CREATE VIEW audit.transactions AS
-	SELECT t.txid, t.position, t.event_count, t.committed_at, t.digest,
-	       b.block_id
-	  FROM audit.txn t
-	  LEFT JOIN LATERAL (
-		SELECT bl.block_id FROM audit.block bl
-		 WHERE bl.last_position >= t.position AND bl.first_position <= t.position
-		 ORDER BY bl.last_position LIMIT 1) b ON true;
-REVOKE ALL ON audit.transactions FROM PUBLIC;
-GRANT SELECT ON audit.transactions TO audit_reader;
 COMMENT ON VIEW audit.transactions IS
 	'One row per committed transaction that wrote audit events, with its digest';
 COMMENT ON COLUMN audit.transactions.position IS 'Commit position: the order in which transactions are sealed';
