@@ -78,6 +78,20 @@ audit_json_put_text(StringInfo buf, const char *key, const char *value)
 		appendStringInfoString(buf, "null");
 }
 
+/* ISO 8601 in UTC, whatever the session's TimeZone and DateStyle. */
+static char *
+utc_text(TimestampTz t)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (timestamp2tm(t, NULL, &tm, &fsec, NULL, NULL) != 0)
+		return pstrdup("invalid");
+	return psprintf("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+					tm.tm_year, tm.tm_mon, tm.tm_mday,
+					tm.tm_hour, tm.tm_min, tm.tm_sec, (int) fsec);
+}
+
 /*
  * The checkpoint at block block_id (0: the newest) as a JSON object text;
  * NULL when there is no such block.
@@ -103,7 +117,7 @@ audit_checkpoint_json(int64 block_id)
 	audit_json_put_int(&buf, "tree_size", head.state.block_id);
 	audit_json_put_hex(&buf, "root_hash", head.tree_root, AUDIT_HASH_LEN);
 	audit_json_put_hex(&buf, "block_hash", head.state.block_hash, AUDIT_HASH_LEN);
-	audit_json_put_text(&buf, "sealed_at", timestamptz_to_str(head.sealed_at));
+	audit_json_put_text(&buf, "sealed_at", utc_text(head.sealed_at));
 	if (head.has_signature)
 		audit_json_put_hex(&buf, "signature", head.signature, sizeof(head.signature));
 	else

@@ -453,7 +453,11 @@ verify_block_hashes(Verifier *v, const Where *w, const BlockRow *b,
 	merkle_frontier_root(&state->tree, root);
 	verify_checkpoints_at(v, w, b->head.block_id, root);
 
-	if (b->signature != NULL)
+	if ((b->signature != NULL) != (b->key_id != NULL) ||
+		(b->signature != NULL && b->signature_len != AUDIT_SIGNATURE_LEN))
+		report(v, w, "signature invalid",
+			   "a signature must be 64 bytes and come with its key id");
+	else if (b->signature != NULL)
 	{
 		uint8		msg[AUDIT_CHECKPOINT_MSG_LEN];
 		bool		checked;
@@ -626,40 +630,64 @@ verifier_close(Verifier *v)
 	MemoryContextDelete(v->work_cxt);
 }
 
-/*
- * Where a range starts: the stored state of the block before it, which is
- * taken as given (verify from block 1 to check everything).
- */
-static void
-verify_anchor(Verifier *v, int64 from_block, BlockState *state)
+/* Does block block_id exist under v's snapshot? */
+static bool
+block_exists(Verifier *v, int64 block_id, Datum *values, bool *isnull)
 {
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
+	bool		found;
+
+	ScanKeyInit(&key, Anum_block_block_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(block_id));
+	scan = systable_beginscan_ordered(v->block_rel, v->block_idx, v->snap, 1, &key);
+	tup = systable_getnext_ordered(scan, ForwardScanDirection);
+	found = HeapTupleIsValid(tup);
+	if (found && values)
+		heap_deform_tuple(heap_copytuple(tup), RelationGetDescr(v->block_rel),
+						  values, isnull);
+	systable_endscan_ordered(scan);
+	return found;
+}
+
+static void
+no_such_block(int64 block_id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("block %lld does not exist", (long long) block_id),
+			 errhint("Blocks are numbered from 1 to the newest in audit.blocks.")));
+}
+
+/*
+ * Where a range starts: the stored state of the block before it, which is
+ * taken as given (verify from block 1 to check everything).  Both ends of
+ * a range must be blocks that exist.
+ */
+static void
+verify_anchor(Verifier *v, BlockState *state)
+{
 	Datum		values[Natts_block];
 	bool		isnull[Natts_block];
+	int64		from = v->opts->from_block;
 
 	memset(state, 0, sizeof(*state));
 	merkle_frontier_init(&state->tree);
-	if (from_block <= 1)
+	if (from > 0 && !block_exists(v, from, NULL, NULL))
+		no_such_block(from);
+	if (v->opts->to_block > 0 && !block_exists(v, v->opts->to_block, NULL, NULL))
+		no_such_block(v->opts->to_block);
+	if (from <= 1)
 		return;
-	ScanKeyInit(&key, Anum_block_block_id, BTEqualStrategyNumber, F_INT8EQ,
-				Int64GetDatum(from_block - 1));
-	scan = systable_beginscan_ordered(v->block_rel, v->block_idx, v->snap, 1, &key);
-	tup = systable_getnext_ordered(scan, ForwardScanDirection);
-	if (!HeapTupleIsValid(tup))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("block %lld does not exist", (long long) from_block),
-				 errhint("Blocks are numbered from 1; see audit.blocks.")));
-	heap_deform_tuple(tup, RelationGetDescr(v->block_rel), values, isnull);
+	if (!block_exists(v, from - 1, values, isnull))
+		no_such_block(from - 1);
 	if (!audit_block_state_decode(state, values, isnull))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("block %lld, where verification would start from, is malformed",
-						(long long) from_block - 1),
+						(long long) from - 1),
 				 errhint("Verify from an earlier block.")));
-	systable_endscan_ordered(scan);
 }
 
 /* Every block of the range, in order. */
@@ -706,7 +734,7 @@ audit_verify_trail(const VerifyOptions *opts, VerifyResult *res)
 	v.res = res;
 	v.result_cxt = CurrentMemoryContext;
 	verifier_open(&v);
-	verify_anchor(&v, opts->from_block, &state);
+	verify_anchor(&v, &state);
 	if (state.block_id > 0)
 	{
 		res->has_head = true;
