@@ -50,7 +50,7 @@ SELECT encode(pg_temp.leaf(ROW(
 	42, '1000'::xid8, '2026-01-02 03:04:05.678901+00'::timestamptz,
 	'statement', 'UPDATE', 'public.accounts', 'alice', 'bob',
 	'127.0.0.1'::inet, 54321, 'psql', 4242, 'shop',
-	'UPDATE accounts SET balance = 0 WHERE id = 1', 1, 1::smallint, NULL
+	'UPDATE accounts SET balance = 0 WHERE id = 1', 1, 1::smallint, NULL, NULL
 )::audit.events), 'hex') AS test_vector_leaf;
 
 -- Every stored hash matches the specification, whatever the session's
@@ -80,12 +80,21 @@ SELECT ok, problems,
   FROM audit.verify();
 ROLLBACK;
 
--- A forged hash; a changed format version.
+-- A forged hash (well-formed, or not even 32 bytes); a changed format
+-- version.
+BEGIN;
+UPDATE audit.event SET leaf_hash = sha256('forged') WHERE event_id = :first_id;
+SELECT ok, problems,
+       first_problem ~ ('^event ' || :first_id || ': event altered: stored leaf hash \\x' || encode(sha256('forged'), 'hex') || ', computed \\x[0-9a-f]{64}$') AS names_first
+  FROM audit.verify();
+-- The forged leaf no longer fits its transaction's digest either.
+SELECT problem, event_id = :first_id AS the_event,
+       txid = (SELECT txid FROM audit.event WHERE event_id = :first_id) AS its_txn
+  FROM audit.verify_report();
+ROLLBACK;
 BEGIN;
 UPDATE audit.event SET leaf_hash = '\x00' WHERE event_id = :first_id;
-SELECT ok, problems,
-       first_problem ~ ('^event ' || :first_id || ': event altered: stored leaf hash \\x00, computed \\x[0-9a-f]{64}$') AS names_first
-  FROM audit.verify();
+SELECT ok, problems, replace(first_problem, :'first_id', 'N') AS first_problem FROM audit.verify();
 ROLLBACK;
 BEGIN;
 UPDATE audit.event SET format_version = 7 WHERE event_id = :first_id;

@@ -7,7 +7,7 @@
 \pset tuples_only true
 \pset pager off
 BEGIN;
-SELECT plan(29);
+SELECT plan(47);
 
 -- The schema, the read interface and the roles.
 SELECT has_schema('audit');
@@ -16,12 +16,26 @@ SELECT columns_are('audit', 'events', ARRAY[
 	'event_id', 'txid', 'occurred_at', 'kind', 'command', 'object_name',
 	'session_role', 'effective_role', 'client_addr', 'client_port',
 	'application_name', 'backend_pid', 'database', 'statement',
-	'rows_affected', 'format_version', 'leaf_hash']);
+	'rows_affected', 'format_version', 'leaf_hash', 'block_id']);
 SELECT col_type_is('audit', 'events', 'txid', 'xid8', 'txid is xid8');
 SELECT col_type_is('audit', 'events', 'client_addr', 'inet', 'client_addr is inet');
 SELECT col_type_is('audit', 'events', 'occurred_at', 'timestamp with time zone', 'occurred_at is timestamp with time zone');
 SELECT col_type_is('audit', 'events', 'leaf_hash', 'bytea', 'leaf_hash is bytea');
-SELECT has_function('audit', 'verify', ARRAY[]::text[]);
+SELECT col_type_is('audit', 'events', 'block_id', 'bigint', 'block_id is bigint');
+SELECT has_view('audit', 'transactions', 'audit.transactions shows transaction digests');
+SELECT columns_are('audit', 'transactions', ARRAY[
+	'txid', 'position', 'event_count', 'committed_at', 'digest', 'block_id']);
+SELECT has_view('audit', 'blocks', 'audit.blocks shows sealed blocks');
+SELECT columns_are('audit', 'blocks', ARRAY[
+	'block_id', 'first_position', 'last_position', 'txn_count', 'event_count',
+	'sealed_at', 'txn_root', 'prev_hash', 'block_hash', 'tree_root',
+	'signature', 'key_id']);
+SELECT has_function('audit', 'verify', ARRAY['bigint', 'bigint']);
+SELECT has_function('audit', 'verify', ARRAY['jsonb']);
+SELECT has_function('audit', 'verify_report', ARRAY['bigint', 'bigint']);
+SELECT has_function('audit', 'seal', ARRAY[]::text[]);
+SELECT has_function('audit', 'digest', ARRAY[]::text[]);
+SELECT is_definer('audit', 'seal', ARRAY[]::text[], 'audit.seal() is SECURITY DEFINER');
 SELECT has_role('audit_reader');
 SELECT has_role('audit_admin');
 SELECT isnt(rolcanlogin, true, rolname || ' cannot log in')
@@ -34,8 +48,16 @@ SELECT table_privs_are('audit', 'event', 'audit_reader', ARRAY[]::text[]);
 SELECT table_privs_are('audit', 'events', 'public', ARRAY[]::text[]);
 SELECT table_privs_are('audit', 'event', 'public', ARRAY[]::text[]);
 SELECT schema_privs_are('audit', 'public', ARRAY[]::text[]);
-SELECT function_privs_are('audit', 'verify', ARRAY[]::text[], 'audit_reader', ARRAY['EXECUTE']);
-SELECT function_privs_are('audit', 'verify', ARRAY[]::text[], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('audit', 'verify', ARRAY['bigint', 'bigint'], 'audit_reader', ARRAY['EXECUTE']);
+SELECT function_privs_are('audit', 'verify', ARRAY['bigint', 'bigint'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('audit', 'verify', ARRAY['jsonb'], 'audit_reader', ARRAY['EXECUTE']);
+SELECT function_privs_are('audit', 'verify_report', ARRAY['bigint', 'bigint'], 'audit_reader', ARRAY['EXECUTE']);
+SELECT table_privs_are('audit', 'transactions', 'audit_reader', ARRAY['SELECT']);
+SELECT table_privs_are('audit', 'blocks', 'audit_reader', ARRAY['SELECT']);
+-- Only audit_admin seals.
+SELECT function_privs_are('audit', 'seal', ARRAY[]::text[], 'audit_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('audit', 'seal', ARRAY[]::text[], 'audit_reader', ARRAY[]::text[]);
+SELECT function_privs_are('audit', 'seal', ARRAY[]::text[], 'public', ARRAY[]::text[]);
 
 -- A statement in this transaction is recorded in it, with its context.
 -- (pgTAP's own temporary tables are DDL too, and are recorded as well.)
@@ -77,6 +99,9 @@ SELECT ok(
 	(SELECT bool_and(event_id > 0 AND octet_length(leaf_hash) = 32 AND format_version = 1)
 	   FROM audit.events WHERE txid = pg_current_xact_id()),
 	'events have ids, 32-byte leaf hashes and format version 1');
+SELECT is(
+	(SELECT count(*) FROM audit.transactions WHERE txid = pg_current_xact_id()),
+	0::bigint, 'the transaction digest is written at commit, not before');
 SELECT results_eq(
 	$$SELECT ok, problems FROM audit.verify()$$,
 	$$VALUES (true, 0::bigint)$$,
