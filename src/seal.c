@@ -202,20 +202,44 @@ audit_read_block_row(int64 block_id, AuditHead *head)
 	return found;
 }
 
-/* Decode one audit.txn row. */
+/*
+ * Decode one audit.txn row; false when a column is NULL or the digest is
+ * not 32 bytes (what is missing is left zero).
+ */
+bool
+audit_txn_decode_checked(TxnEntry *txn, const Datum *values, const bool *isnull)
+{
+	bytea	   *digest;
+
+	memset(txn, 0, sizeof(*txn));
+	if (!isnull[Anum_txn_txid - 1])
+		txn->txid = U64FromFullTransactionId(DatumGetFullTransactionId(values[Anum_txn_txid - 1]));
+	if (!isnull[Anum_txn_position - 1])
+		txn->position = DatumGetInt64(values[Anum_txn_position - 1]);
+	if (!isnull[Anum_txn_event_count - 1])
+		txn->event_count = DatumGetInt32(values[Anum_txn_event_count - 1]);
+	if (!isnull[Anum_txn_committed_at - 1])
+		txn->committed_at = DatumGetTimestampTz(values[Anum_txn_committed_at - 1]);
+	for (int i = 0; i < Natts_txn; i++)
+		if (isnull[i])
+			return false;
+	digest = DatumGetByteaPP(values[Anum_txn_digest - 1]);
+	if (VARSIZE_ANY_EXHDR(digest) != AUDIT_HASH_LEN)
+		return false;
+	memcpy(txn->digest, VARDATA_ANY(digest), AUDIT_HASH_LEN);
+	return true;
+}
+
+/* Decode one audit.txn row that must be intact (sealing, proofs). */
 void
 audit_txn_decode(TxnEntry *txn, const Datum *values, const bool *isnull)
 {
-	for (int i = 0; i < Natts_txn; i++)
-		if (isnull[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("audit.txn has a NULL %s", audit_txn_columns[i].name)));
-	txn->txid = U64FromFullTransactionId(DatumGetFullTransactionId(values[Anum_txn_txid - 1]));
-	txn->position = DatumGetInt64(values[Anum_txn_position - 1]);
-	txn->event_count = DatumGetInt32(values[Anum_txn_event_count - 1]);
-	txn->committed_at = DatumGetTimestampTz(values[Anum_txn_committed_at - 1]);
-	copy_bytea(txn->digest, values[Anum_txn_digest - 1], AUDIT_HASH_LEN);
+	if (!audit_txn_decode_checked(txn, values, isnull))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the digest row of transaction %llu is malformed",
+						(unsigned long long) txn->txid),
+				 errhint("Run audit.verify_report() to see what was altered.")));
 }
 
 /*

@@ -43,6 +43,8 @@ extern bool audit_read_block_row(int64 block_id, AuditHead *head);
 extern void audit_chain_id(uint8 out[AUDIT_CHAIN_ID_LEN]);
 extern bool audit_block_state_decode(BlockState *state, const Datum *values,
 									 const bool *isnull);
+extern bool audit_txn_decode_checked(TxnEntry *txn, const Datum *values,
+									 const bool *isnull);
 extern void audit_txn_decode(TxnEntry *txn, const Datum *values,
 							 const bool *isnull);
 extern int64 audit_seal_once(bool *more, bool *busy);

@@ -270,7 +270,12 @@ verify_txn_range(Verifier *v, int64 block_id, int64 first, int64 last,
 		Where		w = {block_id, 0, -1};
 
 		heap_deform_tuple(tup, RelationGetDescr(v->txn_rel), values, isnull);
-		audit_txn_decode(&txn, values, isnull);
+		if (!audit_txn_decode_checked(&txn, values, isnull))
+		{
+			w.txid = txn.txid;
+			report(v, &w, "transaction altered",
+				   "a column of its digest row is NULL, or the digest is not 32 bytes");
+		}
 		w.txid = txn.txid;
 		MemoryContextSwitchTo(v->txn_cxt);
 		verify_txn_events(v, &w, &txn);
