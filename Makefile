@@ -41,3 +41,48 @@ SHLIB_LINK = -lcrypto
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# ---------------------------------------------------------------------------
+# audit_verify: the offline verifier (tools/).  `make` builds it and `make
+# install` installs it into $(bindir), with the extension.  src/hash.c,
+# src/merkle.c and src/chain_format.c are compiled a second time with
+# -DFRONTEND (tools/fe_*.o), so the server and the tool hash the same bytes.
+# libpgport supplies what postgres_fe.h maps printf, qsort & co. to.
+# ---------------------------------------------------------------------------
+
+AV_PROGRAM = tools/audit_verify
+AV_OBJS = $(patsubst %.c,%.o,$(sort $(wildcard tools/*.c)))
+AV_FE_OBJS = tools/fe_hash.o tools/fe_merkle.o tools/fe_chain_format.o
+AV_HEADERS = $(wildcard tools/*.h) src/hash.h src/merkle.h src/chain_format.h
+AV_VERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+AV_CPPFLAGS = -DFRONTEND -DAV_VERSION='"$(AV_VERSION)"' -Itools -Isrc \
+	-isystem $(shell $(PG_CONFIG) --includedir-server) \
+	-isystem $(shell $(PG_CONFIG) --includedir)
+AV_LIBS = -L$(shell $(PG_CONFIG) --libdir) -lpq -ljson-c -lcrypto \
+	-L$(shell $(PG_CONFIG) --pkglibdir) -lpgport
+
+all: $(AV_PROGRAM)
+
+$(AV_PROGRAM): $(AV_OBJS) $(AV_FE_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(AV_OBJS) $(AV_FE_OBJS) $(AV_LIBS)
+
+tools/fe_%.o: src/%.c $(AV_HEADERS)
+	$(CC) $(CFLAGS) $(AV_CPPFLAGS) -c -o $@ $<
+
+tools/%.o: tools/%.c $(AV_HEADERS)
+	$(CC) $(CFLAGS) $(AV_CPPFLAGS) -c -o $@ $<
+
+install: install-audit-verify
+install-audit-verify: $(AV_PROGRAM)
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) $(AV_PROGRAM) '$(DESTDIR)$(bindir)/audit_verify'
+
+uninstall: uninstall-audit-verify
+uninstall-audit-verify:
+	rm -f '$(DESTDIR)$(bindir)/audit_verify'
+
+clean: clean-audit-verify
+clean-audit-verify:
+	rm -f $(AV_PROGRAM) tools/*.o
+
+.PHONY: install-audit-verify uninstall-audit-verify clean-audit-verify

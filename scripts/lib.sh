@@ -25,7 +25,7 @@
 
 # Debian 12 packages the build, the quick start and every test suite need.
 PACKAGES=(
-	postgresql-15 postgresql-server-dev-15 postgresql-client-15
+	postgresql-15 postgresql-server-dev-15 postgresql-client-15 libjson-c-dev
 	libssl-dev libkrb5-dev postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl perl make gcc rsync util-linux coreutils openssl
 )

@@ -1,0 +1,511 @@
+# Copyright (c) audit_ext contributors
+#
+# 020_audit_verify.pl — the offline verifier, audit_verify, against a real
+# server: a live database verifies (as superuser and as audit_reader), so
+# does its exported bundle, with saved checkpoints and signatures; proofs
+# from the server verify, and so does one built here by hand from
+# docs/FORMAT.md; every kind of tampering is reported, exit status 1, with
+# the very lines audit.verify_report() gives inside the server; a truncated
+# tail and a rewritten history are caught by a saved checkpoint only; bad
+# usage and malformed input exit with status 2 and a clear message.
+#
+# Tampering is done by the superuser with the library unloaded, as in
+# 002_tamper.pl, so that no guard inside the server stands in the way.
+
+use strict;
+use warnings;
+
+use Digest::SHA qw(sha256);
+use File::Copy qw(copy);
+use IPC::Run;
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $dir = PostgreSQL::Test::Utils::tempdir();
+my $key = "$dir/signing.pem";
+my $pub = "$dir/signing.pub";
+my $other_key = "$dir/other.pem";
+my $other_pub = "$dir/other.pub";
+system_or_bail('openssl', 'genpkey', '-algorithm', 'ed25519', '-out', $key);
+system_or_bail('openssl', 'pkey', '-in', $key, '-pubout', '-out', $pub);
+system_or_bail('openssl', 'genpkey', '-algorithm', 'ed25519', '-out', $other_key);
+system_or_bail('openssl', 'pkey', '-in', $other_key, '-pubout', '-out', $other_pub);
+chmod 0600, $key;
+
+# Every trail of this cluster is signed.  The sealing worker waits an hour
+# between rounds (it may still seal once when it starts), so the blocks come
+# from audit.seal(); no test relies on more than blocks 1 to 4 existing.
+# Each database with the extension gets a worker: leave room for them all.
+my $node = PostgreSQL::Test::Cluster->new('audit_verify');
+$node->init(extra => [ '--encoding=UTF8', '--no-locale' ]);
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'audit_ext'
+listen_addresses = '127.0.0.1'
+max_worker_processes = 32
+audit.seal_interval = 3600000
+audit.signing_key = '$key'
+});
+$node->start;
+
+# --- helpers -------------------------------------------------------------------
+
+# Run audit_verify; returns (exit status, stdout, stderr, signal).
+sub av
+{
+	my @cmd = ('audit_verify', @_);
+	my ($out, $err) = ('', '');
+	note(join(' ', map { "'$_'" } @cmd));
+	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
+	my $status = $?;
+	note("exit status " . ($status >> 8) . "\n$out$err");
+	return ($status >> 8, $out, $err, $status & 127);
+}
+
+sub conn { return $node->connstr($_[0]); }
+
+# The problem lines of audit_verify's output, sorted.
+sub problems_of
+{
+	my ($out) = @_;
+	return join("\n", sort grep { !/^(ok|FAILED):/ } split /\n/, $out);
+}
+
+# audit.verify_report() in audit_verify's line format, sorted.
+sub server_report
+{
+	my ($db) = @_;
+	my $r = $node->safe_psql($db, q{
+		SELECT problem || ': '
+		       || concat_ws(', ', 'block ' || block_id, 'txid ' || txid, 'event ' || event_id)
+		       || ': ' || detail
+		  FROM audit.verify_report()});
+	return join("\n", sort split /\n/, $r);
+}
+
+sub write_file
+{
+	my ($path, $content) = @_;
+	open(my $fh, '>:raw', $path) or die "cannot write $path: $!";
+	print $fh $content;
+	close($fh);
+}
+
+# A trail of a few blocks: DDL, DML, a two-event transaction with awkward
+# text, a statement over TCP (client_addr set), and one transaction left
+# unsealed.
+sub make_trail
+{
+	my ($db) = @_;
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, 'CREATE EXTENSION audit_ext');
+	$node->safe_psql($db, 'CREATE TABLE accounts (id int PRIMARY KEY, balance numeric, note text)');
+	$node->safe_psql($db, 'SELECT audit.seal()');
+	$node->safe_psql($db, q{INSERT INTO accounts SELECT g, g * 10, 'n' || g FROM generate_series(1, 5) g});
+	# A tab, quotes, a backslash, an e acute and a snowman (UTF-8 bytes).
+	$node->safe_psql($db, qq{
+		BEGIN;
+		UPDATE accounts SET balance = 0 WHERE id <= 2;
+		INSERT INTO accounts VALUES (6, 1, 'tab\t "quoted" \\ \xc3\xa9 \xe2\x98\x83');
+		COMMIT;});
+	$node->safe_psql($db, 'SELECT audit.seal()');
+	$node->safe_psql($db, 'DELETE FROM accounts WHERE id = 5');
+	$node->safe_psql($db, 'INSERT INTO accounts VALUES (7, 7, NULL)',
+		connstr => 'host=127.0.0.1 port=' . $node->port . " dbname=$db");
+	$node->safe_psql($db, 'SELECT audit.seal()');
+	$node->safe_psql($db, 'CREATE INDEX accounts_balance_idx ON accounts (balance)');
+	$node->safe_psql($db, 'SELECT audit.seal()');
+	$node->safe_psql($db, 'UPDATE accounts SET note = NULL WHERE id = 1');
+}
+
+sub digest_to_file
+{
+	my ($db, $path) = @_;
+	write_file($path, $node->safe_psql($db, 'SELECT audit.digest()') . "\n");
+}
+
+# --- a live database, untouched --------------------------------------------------
+
+make_trail('app');
+my ($events, $txns, $blocks, $unsealed) = split /\|/, $node->safe_psql('app', q{
+	SELECT events_checked, transactions_checked, blocks_checked, unsealed_events
+	  FROM audit.verify()});
+cmp_ok($blocks, '>=', 4, 'the trail has sealed blocks');
+
+my ($rc, $out, $err, $sig) = av(conn('app'));
+is($rc, 0, 'live: an untouched trail verifies, exit status 0');
+is($out, "ok: $blocks blocks, $txns transactions, $events events, $unsealed unsealed event"
+	  . ($unsealed == 1 ? '' : 's') . "\n",
+	'live: the summary counts what audit.verify() counts');
+
+$node->safe_psql('postgres', 'CREATE ROLE auditor LOGIN IN ROLE audit_reader');
+($rc, $out) = av(conn('app') . ' user=auditor');
+is($rc, 0, 'live as audit_reader (through the public views): exit status 0');
+like($out, qr/^ok: $blocks blocks, $txns transactions, $events events/,
+	'live as audit_reader: the same counts');
+
+($rc, $out) = av('-k', $pub, conn('app'));
+is($rc, 0, 'live with the public key: the signatures hold');
+like($out, qr/, $blocks signatures checked$/m, 'every block signature was checked');
+
+my $pub_from_db = "$dir/db.pub";
+write_file($pub_from_db, $node->safe_psql('app', 'SELECT audit.public_key()') . "\n");
+($rc, $out) = av('--public-key', $pub_from_db, conn('app'));
+is($rc, 0, 'the key audit.public_key() returns checks the signatures too');
+
+($rc, $out) = av('-k', $other_pub, conn('app'));
+is($rc, 1, 'live with a wrong public key: exit status 1');
+like($out, qr/^signature invalid: block 1: the checkpoint at this block is signed by key [0-9a-f]{16}, which is not among the given public keys/m,
+	'a wrong public key: signature invalid');
+
+# --- checkpoints -------------------------------------------------------------------
+
+my $cp_app = "$dir/app.checkpoint.json";
+digest_to_file('app', $cp_app);
+($rc, $out) = av('-c', $cp_app, '-k', $pub, conn('app'));
+is($rc, 0, 'the trail extends its own checkpoint');
+like($out, qr/, 1 checkpoint extended$/m, 'the checkpoint was matched');
+
+# An older checkpoint still holds once the trail has grown; an array works.
+$node->safe_psql('app', 'INSERT INTO accounts VALUES (8, 8, NULL)');
+$node->safe_psql('app', 'SELECT audit.seal()');
+my $cp_both = "$dir/both.checkpoint.json";
+write_file($cp_both, '[' . slurp_file($cp_app) . ','
+	  . $node->safe_psql('app', 'SELECT audit.digest()') . ']');
+($rc, $out) = av('--checkpoint', $cp_both, '-c', $cp_app, conn('app'));
+is($rc, 0, 'older checkpoints, one file holding an array: still extended');
+like($out, qr/, 3 checkpoints extended$/m, 'all three were matched');
+
+# --- export and bundle --------------------------------------------------------------
+
+my $bundle = "$dir/bundle";
+($rc, $out) = av('--export', $bundle, conn('app'));
+is($rc, 0, 'export: exit status 0');
+like($out, qr/^exported \d+ blocks, \d+ transactions, \d+ events to \Q$bundle\E \(checkpoint at block \d+\)$/,
+	'export says what it wrote');
+for my $f (qw(chain.json blocks.jsonl transactions.jsonl events.jsonl checkpoint.json))
+{
+	ok(-s "$bundle/$f", "the bundle has $f");
+}
+my ($live_rc, $live_out) = av('-k', $pub, conn('app'));
+($rc, $out) = av('--bundle', $bundle, '-k', $pub, '-c', $cp_app);
+is($rc, 0, 'bundle: exit status 0');
+my $live_counts = ($live_out =~ /^ok: (.*? events)/m)[0];
+like($out, qr/^ok: \Q$live_counts\E, .* signatures checked, 2 checkpoints extended$/m,
+	'bundle: the same counts as live, its own checkpoint.json and the saved one extended');
+($rc, $out) = av('--export', "$dir/bundle_auditor", conn('app') . ' user=auditor');
+is($rc, 0, 'export as audit_reader (through the public views): exit status 0');
+($rc, $out) = av('--bundle', "$dir/bundle_auditor", '-k', $pub);
+like($out, qr/^ok: \Q$live_counts\E, /m, 'the bundle exported as audit_reader verifies, with the same counts');
+($rc, $out) = av('--bundle', $bundle, '--sort-buffer', '2');
+is($rc, 0, 'bundle sorted through temporary files: exit status 0');
+like($out, qr/^ok: \Q$live_counts\E/m, 'the same counts');
+($rc, $out) = av('--bundle', $bundle, '-k', $other_pub);
+is($rc, 1, 'bundle with a wrong public key: exit status 1');
+like($out, qr/^signature invalid: block \d+: the saved checkpoint .*checkpoint\.json is signed by key/m,
+	'the bundle\'s own checkpoint signature is checked too');
+
+# The text survives the round trip byte for byte: the bundle verifies, so
+# the awkward statement hashed the same; and it reads back as written.
+like(slurp_file("$bundle/events.jsonl"),
+	qr/"statement": "INSERT INTO accounts VALUES \(6, 1, 'tab\\t \\"quoted\\" \\\\ \xc3\xa9 \xe2\x98\x83'\)"/,
+	'events.jsonl holds the statement text as stored, escaped as JSON');
+
+# --- proofs ------------------------------------------------------------------------------
+
+my $event_id = $node->safe_psql('app', q{SELECT min(event_id) FROM audit.event WHERE command = 'DELETE'});
+my $proof = "$dir/inclusion.json";
+write_file($proof, $node->safe_psql('app', "SELECT audit.inclusion_proof($event_id)"));
+($rc, $out) = av('--proof', $proof, '-k', $pub, '-c', $cp_app);
+is($rc, 0, 'an inclusion proof from the server verifies');
+like($out, qr/^ok: event $event_id is in block \d+, under the checkpoint at block \d+, signed by key [0-9a-f]{16}$/,
+	'and says where the event is');
+
+my $doc = decode_json(slurp_file($proof));
+$doc->{event}{statement} = 'DELETE FROM accounts WHERE id = 6';
+write_file("$dir/inclusion.bad.json", encode_json($doc));
+($rc, $out) = av('--proof', "$dir/inclusion.bad.json");
+is($rc, 1, 'an inclusion proof of an altered event: exit status 1');
+like($out, qr/^event altered: block \d+, txid \d+, event $event_id: the event hashes to/m,
+	'the altered event is named');
+
+write_file("$dir/consistency.json", $node->safe_psql('app', 'SELECT audit.consistency_proof(2)'));
+($rc, $out) = av('--proof', "$dir/consistency.json", '-c', $cp_app);
+is($rc, 0, 'a consistency proof from the server verifies');
+like($out, qr/^ok: the trail of \d+ blocks extends the one of 2 blocks/, 'and says so');
+
+# A proof built here from docs/FORMAT.md alone, with the test vector event:
+# a transaction of two events, a block of one transaction, a trail of three
+# blocks, the checkpoint signed with openssl's own command line.
+{
+	my %vector = (
+		event_id => 42, txid => 1000, occurred_at_us => 820638245678901,
+		kind => 'statement', command => 'UPDATE', object_name => 'public.accounts',
+		session_role => 'alice', effective_role => 'bob', client_addr => '127.0.0.1',
+		client_port => 54321, application_name => 'psql', backend_pid => 4242,
+		database => 'shop', statement => 'UPDATE accounts SET balance = 0 WHERE id = 1',
+		rows_affected => 1, format_version => 1);
+	my $int = sub { defined $_[0] ? pack('CNq>', 1, 8, $_[0]) : "\0" };
+	my $txt = sub { my ($v, $tag) = @_; defined $v ? pack('CN', $tag // 2, length $v) . $v : "\0" };
+	my $encode = sub {
+		my ($e) = @_;
+		return "\x01\x0f" . $int->($e->{event_id}) . $int->($e->{txid})
+		  . pack('CNq>', 3, 8, $e->{occurred_at_us})
+		  . join('', map { $txt->($e->{$_}) } qw(kind command object_name session_role effective_role))
+		  . $txt->($e->{client_addr}, 4) . $int->($e->{client_port})
+		  . $txt->($e->{application_name}) . $int->($e->{backend_pid})
+		  . $txt->($e->{database}) . $txt->($e->{statement}) . $int->($e->{rows_affected});
+	};
+	my $node_hash = sub { sha256("\x01" . $_[0] . $_[1]) };
+	my %second = (%vector, event_id => 43, client_addr => undef, client_port => undef);
+	my $leaf = sha256("\x00" . $encode->(\%vector));
+	is(unpack('H*', $leaf), '51d8d9dbb17500674a416cd667b40c4729853e01568bf0f29bf30d51d6cb3ce4',
+		'the test vector of FORMAT.md, encoded here, has its documented leaf hash');
+	my $leaf2 = sha256("\x00" . $encode->(\%second));
+	my $digest = $node_hash->($leaf, $leaf2);
+	my $txn_entry = pack('CQ>q>Nq>a32', 1, 1000, 17, 2, 820638245679000, $digest);
+	my $txn_leaf = sha256("\x00" . $txn_entry);
+	my $chain_id = pack('H*', '00112233445566778899aabbccddeeff');
+	my ($h1, $h3) = (sha256('block one'), sha256('block three'));
+	my $head = pack('Ca16q>q>q>Nq>q>a32a32', 1, $chain_id, 2, 15, 20, 1, 2,
+		820638245680000, $txn_leaf, $h1);
+	my $block_hash = sha256("\x02" . $head);
+	my $root = $node_hash->($node_hash->($h1, $block_hash), $h3);
+	write_file("$dir/msg", 'AUDIT_EXT-CHECKPOINT-1' . $chain_id . pack('Q>', 3) . $root);
+	system_or_bail('openssl', 'pkeyutl', '-sign', '-inkey', $key, '-rawin',
+		'-in', "$dir/msg", '-out', "$dir/sig");
+	my $key_id = ($node->safe_psql('app', 'SELECT DISTINCT key_id FROM audit.blocks'));
+	my $hex = sub { unpack('H*', $_[0]) };
+	my %hand = (
+		format => 1, chain_id => $hex->($chain_id), event => \%vector,
+		leaf_hash => $hex->($leaf),
+		transaction => { txid => 1000, position => 17, event_count => 2,
+			committed_at_us => 820638245679000, digest => $hex->($digest),
+			index => 0, path => [ $hex->($leaf2) ] },
+		block => { block_id => 2, first_position => 15, last_position => 20,
+			txn_count => 1, event_count => 2, sealed_at_us => 820638245680000,
+			txn_root => $hex->($txn_leaf), prev_hash => $hex->($h1),
+			index => 0, path => [] },
+		tree => { index => 1, size => 3, path => [ $hex->($h1), $hex->($h3) ] },
+		checkpoint => { format => 1, chain_id => $hex->($chain_id), block_id => 3,
+			tree_size => 3, root_hash => $hex->($root),
+			signature => $hex->(slurp_file("$dir/sig")), key_id => $key_id });
+	my $json = JSON::PP->new->canonical;
+	write_file("$dir/hand.json", $json->encode(\%hand));
+	($rc, $out) = av('--proof', "$dir/hand.json", '-k', $pub);
+	is($rc, 0, 'a proof built by hand from FORMAT.md verifies, signature included');
+
+	my %bad = %hand;
+	$bad{transaction} = { %{ $hand{transaction} }, path => [ $hex->($leaf) ] };
+	write_file("$dir/hand.bad.json", $json->encode(\%bad));
+	($rc, $out) = av('--proof', "$dir/hand.bad.json");
+	is($rc, 1, 'a wrong transaction path: exit status 1');
+	like($out, qr/^digest mismatch: block 2, txid 1000, event 42: the path from leaf 0 of 2 does not lead/m,
+		'the wrong path is reported as a digest mismatch');
+
+	($rc, $out) = av('--proof', "$dir/hand.json", '-k', $other_pub);
+	is($rc, 1, 'the hand-made proof with a wrong public key: exit status 1');
+	like($out, qr/^signature invalid: block 3: the proof's checkpoint is signed by key/m,
+		'signature invalid');
+}
+
+# --- tampering: one database per kind ------------------------------------------------
+
+# Each kind of alteration, the problem audit_verify must name, and the SQL
+# the superuser runs with the library unloaded.
+my @tampers = (
+	[ 'event_altered', qr/^event altered: block \d+, txid \d+, event \d+: stored leaf hash \\x[0-9a-f]{64}, computed/m,
+		q{UPDATE audit.event SET statement = 'SELECT 1' WHERE command = 'DELETE'} ],
+	[ 'event_deleted', qr/^event missing: block \d+, txid \d+: the transaction recorded 2 events, 1 are present$/m,
+		q{DELETE FROM audit.event WHERE command = 'UPDATE' AND statement LIKE '%balance = 0%'} ],
+	[ 'event_inserted', qr/^event inserted: block \d+, txid \d+: the transaction recorded 1 events, 2 are present$/m,
+		q{INSERT INTO audit.event
+		  SELECT event_id + 1000, format_version, txid, occurred_at, kind, command, object_name,
+		         session_role, effective_role, client_addr, client_port, application_name,
+		         backend_pid, database, 'DELETE FROM accounts', rows_affected, leaf_hash
+		    FROM audit.event WHERE command = 'DELETE'} ],
+	[ 'event_orphan', qr/^event inserted: txid 99999, event \d+: its transaction has no digest/m,
+		q{INSERT INTO audit.event
+		  SELECT event_id + 1000, format_version, '99999', occurred_at, kind, command, object_name,
+		         session_role, effective_role, client_addr, client_port, application_name,
+		         backend_pid, database, statement, rows_affected, leaf_hash
+		    FROM audit.event WHERE command = 'DELETE'} ],
+	[ 'txn_deleted', qr/^transaction missing: block \d+: the block sealed \d+ transactions, \d+ are present$/m,
+		q{DELETE FROM audit.txn WHERE txid = (SELECT txid FROM audit.event WHERE command = 'DELETE')} ],
+	[ 'txn_altered', qr/^transaction altered: block \d+: stored transaction root/m,
+		q{UPDATE audit.txn SET committed_at = committed_at + interval '1 second'
+		   WHERE txid = (SELECT txid FROM audit.event WHERE command = 'DELETE')} ],
+	[ 'digest_altered', qr/^digest mismatch: block \d+, txid \d+: stored digest \\x[0-9a-f]{64}, computed from its events/m,
+		q{UPDATE audit.txn SET digest = sha256('x') WHERE event_count = 2} ],
+	[ 'block_altered', qr/^block altered: block 2: stored block hash/m,
+		q{UPDATE audit.block SET event_count = event_count + 1 WHERE block_id = 2} ],
+	[ 'chain_broken', qr/^chain broken: block 3: prev_hash/m,
+		q{UPDATE audit.block SET prev_hash = sha256('x') WHERE block_id = 3} ],
+	[ 'block_deleted', qr/^chain broken: block 3: block 3 follows block 1$/m,
+		q{DELETE FROM audit.block WHERE block_id = 2} ],
+	[ 'signature_forged', qr/^signature invalid: block 1: the signature by key [0-9a-f]{16} does not match the checkpoint at this block$/m,
+		q{UPDATE audit.block SET signature = sha256('x') || sha256('y') WHERE block_id = 1} ],
+);
+
+make_trail($_->[0]) for @tampers;
+make_trail('truncated');
+make_trail('rewritten');
+make_trail('rechained');
+my %saved;
+for my $db (qw(truncated rewritten rechained))
+{
+	$saved{$db} = "$dir/$db.checkpoint.json";
+	digest_to_file($db, $saved{$db});
+	($rc) = av('-c', $saved{$db}, conn($db));
+	is($rc, 0, "$db: verifies against its checkpoint before the attack");
+}
+my $old_chain = $node->safe_psql('rechained', q{SELECT encode(chain_id, 'hex') FROM audit.chain});
+
+# The attack: the library unloaded, the superuser edits the trail.
+$node->stop;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = ''");
+$node->start;
+$node->safe_psql($_->[0], $_->[2]) for @tampers;
+$node->safe_psql('truncated', 'DELETE FROM audit.block WHERE block_id >= 3');
+$node->safe_psql($_, 'DROP EXTENSION audit_ext CASCADE') for qw(rewritten rechained);
+$node->stop;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'audit_ext'");
+$node->start;
+
+for my $t (@tampers)
+{
+	my ($db, $expected) = @$t;
+	($rc, $out, $err, $sig) = av('-k', $pub, conn($db));
+	is($rc, 1, "$db: live verification fails, exit status 1");
+	like($out, $expected, "$db: the problem is named");
+	like($out, qr/^FAILED: \d+ problems? \(/m, "$db: the summary says FAILED");
+	is(problems_of($out), server_report($db),
+		"$db: the same problems, word for word, as audit.verify_report()");
+
+	($rc, $out) = av('--export', "$dir/$db", conn($db));
+	is($rc, 0, "$db: the tampered trail exports");
+	($rc, $out) = av('--bundle', "$dir/$db", '-k', $pub, '--sort-buffer', '3');
+	is($rc, 1, "$db: its bundle fails too, exit status 1");
+	like($out, $expected, "$db: the bundle names the same problem");
+}
+
+# A truncated tail verifies on its own: only the saved checkpoint shows it.
+($rc, $out) = av(conn('truncated'));
+is($rc, 0, 'truncated: without the checkpoint the shortened trail looks whole');
+($rc, $out) = av('-c', $saved{truncated}, conn('truncated'));
+is($rc, 1, 'truncated: with the saved checkpoint, exit status 1');
+like($out, qr/^trail truncated: block (\d+): a checkpoint was saved at block \1, the trail ends at block \d+$/m,
+	'truncated: trail truncated');
+($rc, $out) = av('--export', "$dir/truncated", conn('truncated'));
+($rc, $out) = av('--bundle', "$dir/truncated", '-c', $saved{truncated});
+is($rc, 1, 'truncated: its bundle with the saved checkpoint fails too');
+like($out, qr/^trail truncated: /m, 'truncated: the bundle says so');
+
+# A whole history rewritten consistently: the extension recreated and the
+# statements replayed, sealed into as many blocks as before.  With a new
+# chain id, and with the old one put back before anything was sealed.
+for my $db (qw(rewritten rechained))
+{
+	# In one transaction: the sealing worker may seal the CREATE EXTENSION
+	# as soon as it commits.
+	$node->safe_psql($db, 'BEGIN; CREATE EXTENSION audit_ext; '
+		  . ($db eq 'rechained'
+			? "UPDATE audit.chain SET chain_id = decode('$old_chain', 'hex'); "
+			: '')
+		  . 'COMMIT;');
+	for my $i (1 .. 6)
+	{
+		$node->safe_psql($db, "INSERT INTO accounts VALUES (100 + $i, $i, 'replayed')");
+		$node->safe_psql($db, 'SELECT audit.seal()');
+	}
+	($rc, $out) = av('-k', $pub, conn($db));
+	is($rc, 0, "$db: the rewritten trail is consistent in itself");
+}
+($rc, $out) = av('-c', $saved{rewritten}, conn('rewritten'));
+is($rc, 1, 'rewritten: the saved checkpoint catches it, exit status 1');
+like($out, qr/^checkpoint mismatch: block \d+: the checkpoint belongs to another trail \(chain id differs\)$/m,
+	'rewritten: checkpoint mismatch (another trail)');
+($rc, $out) = av('-c', $saved{rechained}, conn('rechained'));
+is($rc, 1, 'rechained: the saved checkpoint catches it, exit status 1');
+like($out, qr/^checkpoint mismatch: block \d+: saved root \\x[0-9a-f]{64}, root of the trail now \\x[0-9a-f]{64}: history up to this block was rewritten$/m,
+	'rechained: checkpoint mismatch (history rewritten)');
+
+# --- usage and connection errors: exit status 2 -------------------------------------
+
+my @usage = (
+	[ [], qr/no connection string given/, 'no arguments' ],
+	[ ['--no-such-option'], qr/unrecognized option/, 'an unknown option' ],
+	[ [ '--bundle', $bundle, conn('app') ], qr/read no database/, '--bundle with a connection string' ],
+	[ [ '--export', "$dir/x", '--bundle', $bundle ], qr/exclude each other/, '--export with --bundle' ],
+	[ [ '--export', "$dir/x", '-c', $cp_app, conn('app') ], qr/do not apply/, '--export with --checkpoint' ],
+	[ [ '--sort-buffer', '0', '--bundle', $bundle ], qr/--sort-buffer must be/, 'a bad --sort-buffer' ],
+	[ [ conn('app'), 'extra' ], qr/too many arguments/, 'two connection strings' ],
+	[ [ '-c', "$dir/missing.json", conn('app') ], qr/could not open ".*missing\.json"/, 'a missing checkpoint file' ],
+	[ [ '-k', $key, conn('app') ], qr/does not hold an Ed25519 public key/, 'a private key as --public-key' ],
+	[ [ 'host=127.0.0.1 port=1 connect_timeout=5' ], qr/could not connect to the database/, 'no server' ],
+	[ [ conn('postgres') ], qr/audit_ext is not installed in database "postgres"/, 'no extension' ],
+	[ [ '--bundle', "$dir/nowhere" ], qr/bundle directory ".*nowhere" does not exist/, 'no bundle' ],
+);
+for my $u (@usage)
+{
+	my ($args, $msg, $what) = @$u;
+	($rc, $out, $err, $sig) = av(@$args);
+	is($rc, 2, "$what: exit status 2");
+	like($err, $msg, "$what: a clear message");
+}
+($rc, $out) = av('--help');
+is($rc, 0, '--help: exit status 0');
+like($out, qr/^Usage:$/m, '--help shows the usage');
+
+# --- malformed bundles and proofs: exit status 2, never a crash ----------------------
+
+sub broken_bundle
+{
+	my ($name, $file, $edit) = @_;
+	my $b = "$dir/broken_$name";
+	mkdir $b;
+	copy("$bundle/$_", "$b/$_") for qw(chain.json blocks.jsonl transactions.jsonl events.jsonl);
+	my $text = slurp_file("$b/$file");
+	write_file("$b/$file", $edit->($text));
+	return $b;
+}
+
+my @malformed = (
+	[ 'truncated_line', 'events.jsonl', sub { substr($_[0], 0, length($_[0]) - 40) },
+		qr/events\.jsonl line \d+: malformed JSON: unexpected end of data \(truncated\?\)/ ],
+	[ 'bad_hex', 'blocks.jsonl', sub { my $t = shift; $t =~ s/"txn_root": "../"txn_root": "zz/; $t },
+		qr/blocks\.jsonl line 1: "txn_root" is not a hexadecimal string/ ],
+	[ 'odd_hex', 'transactions.jsonl', sub { my $t = shift; $t =~ s/"digest": "./"digest": "/; $t },
+		qr/transactions\.jsonl line 1: "digest" is not a hexadecimal string/ ],
+	[ 'wrong_type', 'events.jsonl', sub { my $t = shift; $t =~ s/"event_id": (\d+)/"event_id": "$1"/; $t },
+		qr/events\.jsonl line 1: "event_id" must be a whole number/ ],
+	[ 'missing_key', 'transactions.jsonl', sub { my $t = shift; $t =~ s/"position": \d+, //; $t },
+		qr/transactions\.jsonl line 1: "position" is missing/ ],
+	[ 'not_json', 'chain.json', sub { "chain\n" }, qr/chain\.json: malformed JSON/ ],
+	[ 'out_of_order', 'transactions.jsonl', sub { join("\n", reverse split /\n/, $_[0]) . "\n" },
+		qr/transactions\.jsonl line 2: transactions are not in position order/ ],
+	[ 'huge_number', 'blocks.jsonl', sub { my $t = shift; $t =~ s/"event_count": \d+/"event_count": 99999999999999999999/; $t },
+		qr/blocks\.jsonl line 1: "event_count" is out of range/ ],
+);
+for my $m (@malformed)
+{
+	my ($name, $file, $edit, $msg) = @$m;
+	my $b = broken_bundle($name, $file, $edit);
+	($rc, $out, $err, $sig) = av('--bundle', $b);
+	is($sig, 0, "malformed bundle, $name: no crash");
+	is($rc, 2, "malformed bundle, $name: exit status 2");
+	like($err, $msg, "malformed bundle, $name: a clear message");
+}
+
+write_file("$dir/proof.truncated.json", substr(slurp_file($proof), 0, 100));
+($rc, $out, $err, $sig) = av('--proof', "$dir/proof.truncated.json");
+is($rc, 2, 'a truncated proof: exit status 2');
+like($err, qr/malformed JSON: unexpected end of data/, 'a truncated proof: a clear message');
+write_file("$dir/proof.other.json", '{"format": 1, "something": "else"}');
+($rc, $out, $err) = av('--proof', "$dir/proof.other.json");
+is($rc, 2, 'a JSON document that is no proof: exit status 2');
+like($err, qr/neither an inclusion proof .* nor a consistency proof/, 'a JSON document that is no proof: a clear message');
+
+$node->stop;
+done_testing();

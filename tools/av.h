@@ -1,0 +1,149 @@
+/*-------------------------------------------------------------------------
+ *
+ * av.h
+ *	  audit_verify, the offline verifier of audit_ext: the types shared by
+ *	  its parts and the helpers every part uses.
+ *
+ * The verifier reads a trail from one of two sources (a live database
+ * through libpq, or a bundle directory), turns it into the records below,
+ * and walks them the way audit.verify() walks the tables in the server
+ * (av_check.c).  Transaction entries, block heads, checkpoint messages and
+ * Merkle trees are hashed by the server's own src/chain_format.c,
+ * src/merkle.c and src/hash.c, compiled a second time with -DFRONTEND; the
+ * event encoding is a second, independent implementation of
+ * docs/FORMAT.md (av_event.c), so that the tool cross-checks the server.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AV_H
+#define AV_H
+
+#include "postgres_fe.h"
+
+#include "chain_format.h"
+#include "merkle.h"
+
+/* Exit statuses. */
+#define AV_EXIT_OK		0		/* everything holds */
+#define AV_EXIT_FAILED	1		/* tampering (a problem) was found */
+#define AV_EXIT_ERROR	2		/* usage, connection, I/O, malformed input */
+
+#define AV_SIGNATURE_LEN	64
+#define AV_KEY_ID_LEN		16	/* hex characters */
+#define AV_KEY_ID_MAX		64	/* longer stored key ids are kept cut */
+
+/* Event fields of format version 1, in encoding order (docs/FORMAT.md). */
+#define AV_EVENT_FIELDS		15
+
+/* A stored hash; !ok when it is NULL or not 32 bytes, as the server sees it. */
+typedef struct AvHash
+{
+	bool		ok;
+	uint8		h[AUDIT_HASH_LEN];
+} AvHash;
+
+/* One field of an event: an integer (or timestamp), or bytes. */
+typedef struct AvField
+{
+	bool		isnull;
+	int64		i;				/* integer, xid8 (as its bits), timestamp */
+	const char *s;				/* text, inet: not NUL-terminated */
+	size_t		len;
+} AvField;
+
+/* An event as stored, before it is checked. */
+typedef struct AvEvent
+{
+	AvField		f[AV_EVENT_FIELDS];
+	bool		has_format_version;
+	int64		format_version;
+	AvHash		leaf_hash;
+} AvEvent;
+
+/* What checking one event against its leaf hash found. */
+typedef enum AvEventStatus
+{
+	AV_EVENT_OK,
+	AV_EVENT_UNKNOWN_VERSION,	/* not format version 1 */
+	AV_EVENT_NO_LEAF,			/* leaf hash missing or not 32 bytes */
+	AV_EVENT_MISMATCH			/* stored and computed leaf hashes differ */
+} AvEventStatus;
+
+/*
+ * A checked event, in the order the walk wants them: by the position of
+ * its transaction, then event id; events whose transaction has no row
+ * (orphans) last.  Fixed size, so bundles can sort them on disk.
+ */
+typedef struct AvEventRec
+{
+	int64		position;		/* of its transaction; unused for orphans */
+	uint64		txid;
+	int64		event_id;
+	int32		status;			/* AvEventStatus */
+	bool		orphan;
+	bool		has_stored;
+	uint8		stored[AUDIT_HASH_LEN];
+	uint8		computed[AUDIT_HASH_LEN];
+} AvEventRec;
+
+/* A row of audit.txn. */
+typedef struct AvTxn
+{
+	TxnEntry	entry;			/* digest zeroed when !digest_ok */
+	bool		digest_ok;
+} AvTxn;
+
+/* A row of audit.block. */
+typedef struct AvBlock
+{
+	BlockHead	head;			/* chain_id is the trail's, set by the walk */
+	AvHash		block_hash;
+	AvHash		tree_root;
+	bool		has_signature;
+	size_t		signature_len;	/* may exceed the bytes kept */
+	uint8		signature[AV_SIGNATURE_LEN];
+	bool		has_key_id;
+	size_t		key_id_len;		/* of what is kept: longer ids are cut */
+	char		key_id[AV_KEY_ID_MAX + 1];
+	bool		has_frontier;	/* the source can show tree_frontier */
+	bool		frontier_ok;	/* ... and it is well formed */
+	MerkleFrontier frontier;
+} AvBlock;
+
+/* Where a problem is; -1 / 0 / -1 where a part does not apply. */
+typedef struct AvWhere
+{
+	int64		block_id;
+	uint64		txid;
+	int64		event_id;
+} AvWhere;
+
+/* av_util.c */
+extern void av_fatal(const char *fmt,...) pg_attribute_printf(1, 2) pg_attribute_noreturn();
+extern void *av_malloc(size_t size);
+extern void *av_realloc(void *p, size_t size);
+extern char *av_strdup(const char *s);
+extern char *av_psprintf(const char *fmt,...) pg_attribute_printf(1, 2);
+extern char *av_hex(const uint8 *bytes, size_t len);
+extern char *av_hex_x(const uint8 *bytes, size_t len);
+extern bool av_hex_decode(const char *hex, size_t hexlen, uint8 **out, size_t *outlen);
+extern bool av_parse_int64(const char *s, int64 *out);
+extern bool av_parse_uint64(const char *s, uint64 *out);
+extern void av_set_hash(AvHash *dst, const uint8 *bytes, size_t len);
+extern char *av_printable(const char *s, size_t len);
+extern char *av_count_of(int64 n, const char *noun);
+
+/* av_report.c */
+extern void av_problem(const AvWhere *w, const char *problem,
+					   const char *fmt,...) pg_attribute_printf(3, 4);
+extern int64 av_problem_count(void);
+extern void av_summary_failed(const char *what);
+extern void av_flush_output(void);
+
+/* av_event.c */
+extern void av_event_init(AvEvent *ev);
+extern void av_event_leaf(const AvEvent *ev, uint8 out[AUDIT_HASH_LEN]);
+extern void av_event_check(const AvEvent *ev, AvEventRec *rec);
+extern void av_event_rec_leaf(const AvEventRec *rec, uint8 out[AUDIT_HASH_LEN]);
+
+#endif							/* AV_H */

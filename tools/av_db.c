@@ -1,0 +1,364 @@
+/*-------------------------------------------------------------------------
+ *
+ * av_db.c
+ *	  audit_verify: the connection, the snapshot, the queries and the
+ *	  cursors that read the trail from a live database.
+ *
+ * Everything is read in one REPEATABLE READ, READ ONLY transaction, so the
+ * blocks, transactions and events seen belong together, through cursors a
+ * batch at a time, so a trail of millions of events needs no more memory
+ * than a small one.  Values are fetched as text in forms that depend on no
+ * setting: timestamps as microseconds since 2000-01-01, bytea as hex, inet
+ * through its output function (the bare column, not ::text, which adds
+ * /32), text in the database encoding (client_encoding is set to it).
+ *
+ * A superuser (or any role that may read the base tables) reads audit.event,
+ * audit.txn and audit.block, which also show tree_frontier; audit_reader
+ * reads the public views audit.events, audit.transactions, audit.blocks.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "av.h"
+
+#include "av_db.h"
+
+/* Microseconds since 2000-01-01 UTC, exact; the infinities as the server stores them. */
+#define SQL_MICROSECONDS(col) \
+	"CASE WHEN " col " = 'infinity' THEN 9223372036854775807" \
+	" WHEN " col " = '-infinity' THEN -9223372036854775807 - 1" \
+	" ELSE (extract(epoch FROM " col ") * 1000000)::bigint - 946684800000000 END"
+
+const AvColumn av_block_cols[AV_BLOCK_FRONTIER + 1] = {
+	{"block_id", "block_id", AV_COL_INT},
+	{"first_position", "first_position", AV_COL_INT},
+	{"last_position", "last_position", AV_COL_INT},
+	{"txn_count", "txn_count", AV_COL_INT},
+	{"event_count", "event_count", AV_COL_INT},
+	{"sealed_at_us", "sealed_at", AV_COL_TIME},
+	{"txn_root", "txn_root", AV_COL_HEX},
+	{"prev_hash", "prev_hash", AV_COL_HEX},
+	{"block_hash", "block_hash", AV_COL_HEX},
+	{"tree_root", "tree_root", AV_COL_HEX},
+	{"signature", "signature", AV_COL_HEX},
+	{"key_id", "key_id", AV_COL_TEXT},
+	{"tree_frontier", "tree_frontier", AV_COL_HEX}
+};
+
+const AvColumn av_txn_cols[AV_TXN_NCOLS] = {
+	{"txid", "txid", AV_COL_INT},
+	{"position", "position", AV_COL_INT},
+	{"event_count", "event_count", AV_COL_INT},
+	{"committed_at_us", "committed_at", AV_COL_TIME},
+	{"digest", "digest", AV_COL_HEX}
+};
+
+/* The 15 encoded fields in encoding order (FORMAT.md), then two more. */
+const AvColumn av_event_cols[AV_EV_NCOLS] = {
+	{"event_id", "event_id", AV_COL_INT},
+	{"txid", "txid", AV_COL_INT},
+	{"occurred_at_us", "occurred_at", AV_COL_TIME},
+	{"kind", "kind", AV_COL_TEXT},
+	{"command", "command", AV_COL_TEXT},
+	{"object_name", "object_name", AV_COL_TEXT},
+	{"session_role", "session_role", AV_COL_TEXT},
+	{"effective_role", "effective_role", AV_COL_TEXT},
+	{"client_addr", "client_addr", AV_COL_TEXT},
+	{"client_port", "client_port", AV_COL_INT},
+	{"application_name", "application_name", AV_COL_TEXT},
+	{"backend_pid", "backend_pid", AV_COL_INT},
+	{"database", "database", AV_COL_TEXT},
+	{"statement", "statement", AV_COL_TEXT},
+	{"rows_affected", "rows_affected", AV_COL_INT},
+	{"format_version", "format_version", AV_COL_INT},
+	{"leaf_hash", "leaf_hash", AV_COL_HEX}
+};
+
+/* libpq's message without its trailing newlines. */
+static char *
+conn_message(PGconn *conn, PGresult *res)
+{
+	char	   *msg = av_strdup(res && PQresultErrorMessage(res)[0] ?
+								PQresultErrorMessage(res) : PQerrorMessage(conn));
+	size_t		len = strlen(msg);
+
+	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+		msg[--len] = '\0';
+	return msg;
+}
+
+static void
+check_conn(AvDb *db, const char *what)
+{
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		av_fatal("%s: %s", what, conn_message(db->conn, NULL));
+}
+
+/* Run a statement; any failure is fatal (exit 2) with the server's message. */
+PGresult *
+av_db_query(AvDb *db, const char *sql)
+{
+	PGresult   *res = PQexec(db->conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return res;
+	av_fatal("query failed on database \"%s\": %s", db->dbname,
+			 conn_message(db->conn, res));
+}
+
+static void
+db_exec(AvDb *db, const char *sql)
+{
+	PQclear(av_db_query(db, sql));
+}
+
+void
+av_db_connect(AvDb *db, const char *conninfo)
+{
+	const char *encoding;
+
+	memset(db, 0, sizeof(*db));
+	db->conn = PQconnectdb(conninfo);
+	if (db->conn == NULL)
+		av_fatal("out of memory connecting to the database");
+	check_conn(db, "could not connect to the database");
+	db->dbname = av_strdup(PQdb(db->conn));
+	/* Text is hashed in the database encoding: fetch it unconverted. */
+	encoding = PQparameterStatus(db->conn, "server_encoding");
+	if (encoding == NULL || PQsetClientEncoding(db->conn, encoding) != 0)
+		av_fatal("could not set client_encoding to the database encoding (%s)",
+				 encoding ? encoding : "unknown");
+	db_exec(db, "SET statement_timeout = 0");
+	db_exec(db, "SET idle_in_transaction_session_timeout = 0");
+}
+
+/* One snapshot for everything; and which relations this role may read. */
+void
+av_db_begin(AvDb *db)
+{
+	PGresult   *res;
+
+	db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	res = av_db_query(db, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'audit_ext'");
+	if (PQntuples(res) != 1)
+		av_fatal("the extension audit_ext is not installed in database \"%s\"", db->dbname);
+	PQclear(res);
+	res = av_db_query(db,
+					  "SELECT pg_catalog.has_table_privilege('audit.event', 'SELECT')"
+					  " AND pg_catalog.has_table_privilege('audit.txn', 'SELECT')"
+					  " AND pg_catalog.has_table_privilege('audit.block', 'SELECT')");
+	db->base_tables = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	db->event_rel = db->base_tables ? "audit.event" : "audit.events";
+	db->txn_rel = db->base_tables ? "audit.txn" : "audit.transactions";
+	db->block_rel = db->base_tables ? "audit.block" : "audit.blocks";
+}
+
+/* The trail's chain id (audit.chain, readable by audit_reader). */
+void
+av_db_chain_id(AvDb *db, uint8 out[AUDIT_CHAIN_ID_LEN])
+{
+	PGresult   *res = av_db_query(db, "SELECT encode(chain_id, 'hex') FROM audit.chain");
+	uint8	   *bytes;
+	size_t		len;
+
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+		av_fatal("audit.chain must hold exactly one chain id, it holds %d rows",
+				 PQntuples(res));
+	if (!av_hex_decode(PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)), &bytes, &len) ||
+		len != AUDIT_CHAIN_ID_LEN)
+		av_fatal("the chain id in audit.chain is not %d bytes", AUDIT_CHAIN_ID_LEN);
+	memcpy(out, bytes, AUDIT_CHAIN_ID_LEN);
+	free(bytes);
+	PQclear(res);
+}
+
+/* SELECT audit.digest() as JSON text, or NULL when nothing is sealed. */
+char *
+av_db_digest(AvDb *db)
+{
+	PGresult   *res = av_db_query(db, "SELECT audit.digest()");
+	char	   *json = NULL;
+
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		json = av_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return json;
+}
+
+void
+av_db_finish(AvDb *db)
+{
+	if (db->conn)
+	{
+		PGresult   *res = PQexec(db->conn, "COMMIT");
+
+		PQclear(res);
+		PQfinish(db->conn);
+	}
+	free(db->dbname);
+	memset(db, 0, sizeof(*db));
+}
+
+/* "alias.col" or its microseconds, or its hex, for a select list. */
+static char *
+select_list(const AvColumn *cols, int n, const char *alias)
+{
+	char	   *out = av_strdup("");
+
+	for (int i = 0; i < n; i++)
+	{
+		char	   *col = av_psprintf("%s.%s", alias, cols[i].name);
+		char	   *expr;
+		char	   *next;
+
+		if (cols[i].kind == AV_COL_TIME)
+			expr = av_psprintf(SQL_MICROSECONDS("%s"), col, col, col);
+		else if (cols[i].kind == AV_COL_HEX)
+			expr = av_psprintf("encode(%s, 'hex')", col);
+		else
+			expr = av_strdup(col);
+		next = av_psprintf("%s%s%s", out, i > 0 ? ", " : "", expr);
+		free(out);
+		free(col);
+		free(expr);
+		out = next;
+	}
+	return out;
+}
+
+static char *
+sql_with_list(const char *fmt_before, const AvColumn *cols, int n,
+			  const char *alias, const char *after)
+{
+	char	   *list = select_list(cols, n, alias);
+	char	   *sql = av_psprintf("%s%s%s", fmt_before, list, after);
+
+	free(list);
+	return sql;
+}
+
+/* Blocks in id order; with tree_frontier when the base table is read. */
+char *
+av_sql_blocks(const AvDb *db)
+{
+	char	   *from = av_psprintf(" FROM %s b ORDER BY b.block_id", db->block_rel);
+	char	   *sql = sql_with_list("SELECT ", av_block_cols,
+									db->base_tables ? AV_BLOCK_FRONTIER + 1 : AV_BLOCK_NCOLS,
+									"b", from);
+
+	free(from);
+	return sql;
+}
+
+char *
+av_sql_txns(const AvDb *db)
+{
+	char	   *from = av_psprintf(" FROM %s t ORDER BY t.position", db->txn_rel);
+	char	   *sql = sql_with_list("SELECT ", av_txn_cols, AV_TXN_NCOLS, "t", from);
+
+	free(from);
+	return sql;
+}
+
+/* Events with their transaction's position first, in the walk's order. */
+char *
+av_sql_events_by_position(const AvDb *db)
+{
+	char	   *from = av_psprintf(" FROM %s t JOIN %s e ON e.txid = t.txid"
+								   " ORDER BY t.position, e.event_id",
+								   db->txn_rel, db->event_rel);
+	char	   *sql = sql_with_list("SELECT t.position, ", av_event_cols,
+									AV_EV_NCOLS, "e", from);
+
+	free(from);
+	return sql;
+}
+
+/* Events whose transaction has no row, position NULL first. */
+char *
+av_sql_orphan_events(const AvDb *db)
+{
+	char	   *from = av_psprintf(" FROM %s e WHERE NOT EXISTS"
+								   " (SELECT FROM %s t WHERE t.txid = e.txid)"
+								   " ORDER BY e.txid, e.event_id",
+								   db->event_rel, db->txn_rel);
+	char	   *sql = sql_with_list("SELECT NULL::bigint, ", av_event_cols,
+									AV_EV_NCOLS, "e", from);
+
+	free(from);
+	return sql;
+}
+
+/* Events in id order, for a bundle. */
+char *
+av_sql_events_by_id(const AvDb *db)
+{
+	char	   *from = av_psprintf(" FROM %s e ORDER BY e.event_id", db->event_rel);
+	char	   *sql = sql_with_list("SELECT ", av_event_cols, AV_EV_NCOLS, "e", from);
+
+	free(from);
+	return sql;
+}
+
+void
+av_cursor_open(AvCursor *c, AvDb *db, const char *name, const char *sql, int batch)
+{
+	char	   *declare = av_psprintf("DECLARE %s NO SCROLL CURSOR FOR %s", name, sql);
+
+	memset(c, 0, sizeof(*c));
+	c->db = db;
+	c->name = av_strdup(name);
+	c->batch = batch;
+	db_exec(db, declare);
+	free(declare);
+}
+
+/* Move to the next row, fetching the next batch when needed. */
+bool
+av_cursor_next(AvCursor *c)
+{
+	char	   *fetch;
+
+	if (c->res != NULL && c->row + 1 < c->nrows)
+	{
+		c->row++;
+		return true;
+	}
+	if (c->done)
+		return false;
+	PQclear(c->res);
+	fetch = av_psprintf("FETCH FORWARD %d FROM %s", c->batch, c->name);
+	c->res = av_db_query(c->db, fetch);
+	free(fetch);
+	c->nrows = PQntuples(c->res);
+	c->row = 0;
+	if (c->nrows < c->batch)
+		c->done = true;
+	return c->nrows > 0;
+}
+
+/* The text of a column of the current row; NULL for SQL NULL. */
+const char *
+av_cursor_value(const AvCursor *c, int col)
+{
+	if (col >= PQnfields(c->res))
+		av_fatal("internal error: column %d of cursor %s does not exist", col, c->name);
+	if (PQgetisnull(c->res, c->row, col))
+		return NULL;
+	return PQgetvalue(c->res, c->row, col);
+}
+
+size_t
+av_cursor_length(const AvCursor *c, int col)
+{
+	return (size_t) PQgetlength(c->res, c->row, col);
+}
+
+void
+av_cursor_close(AvCursor *c)
+{
+	PQclear(c->res);
+	free(c->name);
+	memset(c, 0, sizeof(*c));
+}

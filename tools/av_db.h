@@ -1,0 +1,99 @@
+/*-------------------------------------------------------------------------
+ *
+ * av_db.h
+ *	  audit_verify: reading the trail from a live database through libpq,
+ *	  in one consistent snapshot, through cursors.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AV_DB_H
+#define AV_DB_H
+
+#include "av.h"
+
+#include "libpq-fe.h"
+
+typedef struct AvDb
+{
+	PGconn	   *conn;
+	char	   *dbname;
+	bool		base_tables;	/* audit.event etc.; else the public views */
+	const char *event_rel;		/* audit.event or audit.events */
+	const char *txn_rel;		/* audit.txn or audit.transactions */
+	const char *block_rel;		/* audit.block or audit.blocks */
+} AvDb;
+
+/* A server-side cursor, read a batch of rows at a time. */
+typedef struct AvCursor
+{
+	AvDb	   *db;
+	char	   *name;
+	PGresult   *res;
+	int			row;
+	int			nrows;
+	int			batch;
+	bool		done;
+} AvCursor;
+
+/* The columns each query returns, in this order. */
+enum
+{
+	AV_BLOCK_ID, AV_BLOCK_FIRST, AV_BLOCK_LAST, AV_BLOCK_TXN_COUNT,
+	AV_BLOCK_EVENT_COUNT, AV_BLOCK_SEALED_AT, AV_BLOCK_TXN_ROOT,
+	AV_BLOCK_PREV_HASH, AV_BLOCK_HASH, AV_BLOCK_TREE_ROOT, AV_BLOCK_SIGNATURE,
+	AV_BLOCK_KEY_ID, AV_BLOCK_FRONTIER	/* only from the base table */
+};
+enum
+{
+	AV_TXN_TXID, AV_TXN_POSITION, AV_TXN_EVENT_COUNT, AV_TXN_COMMITTED_AT,
+	AV_TXN_DIGEST
+};
+/* Events: the 15 encoded fields, then these two. */
+#define AV_EV_FORMAT_VERSION	AV_EVENT_FIELDS
+#define AV_EV_LEAF_HASH			(AV_EVENT_FIELDS + 1)
+#define AV_EV_NCOLS				(AV_EVENT_FIELDS + 2)
+
+#define AV_BLOCK_NCOLS			AV_BLOCK_FRONTIER	/* without the frontier */
+#define AV_TXN_NCOLS			(AV_TXN_DIGEST + 1)
+
+/* How a column is fetched (as text) and written into a bundle. */
+typedef enum AvColKind
+{
+	AV_COL_INT,					/* decimal integer */
+	AV_COL_TEXT,				/* text, in the database encoding */
+	AV_COL_TIME,				/* timestamptz as microseconds since 2000 */
+	AV_COL_HEX					/* bytea as hex */
+} AvColKind;
+
+typedef struct AvColumn
+{
+	const char *key;			/* its name in bundles and proofs */
+	const char *name;			/* its name in the table */
+	AvColKind	kind;
+} AvColumn;
+
+extern const AvColumn av_block_cols[AV_BLOCK_FRONTIER + 1];
+extern const AvColumn av_txn_cols[AV_TXN_NCOLS];
+extern const AvColumn av_event_cols[AV_EV_NCOLS];
+
+extern void av_db_connect(AvDb *db, const char *conninfo);
+extern void av_db_begin(AvDb *db);
+extern PGresult *av_db_query(AvDb *db, const char *sql);
+extern void av_db_chain_id(AvDb *db, uint8 out[AUDIT_CHAIN_ID_LEN]);
+extern char *av_db_digest(AvDb *db);
+extern void av_db_finish(AvDb *db);
+
+extern char *av_sql_blocks(const AvDb *db);
+extern char *av_sql_txns(const AvDb *db);
+extern char *av_sql_events_by_position(const AvDb *db);
+extern char *av_sql_orphan_events(const AvDb *db);
+extern char *av_sql_events_by_id(const AvDb *db);
+
+extern void av_cursor_open(AvCursor *c, AvDb *db, const char *name,
+						   const char *sql, int batch);
+extern bool av_cursor_next(AvCursor *c);
+extern const char *av_cursor_value(const AvCursor *c, int col);
+extern size_t av_cursor_length(const AvCursor *c, int col);
+extern void av_cursor_close(AvCursor *c);
+
+#endif							/* AV_DB_H */

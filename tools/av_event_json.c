@@ -1,0 +1,61 @@
+/*-------------------------------------------------------------------------
+ *
+ * av_event_json.c
+ *	  audit_verify: an event as JSON (a line of events.jsonl, the "event"
+ *	  of an inclusion proof), read into the fields FORMAT.md encodes.
+ *
+ * Every field must be present (null where it is SQL NULL): a key that is
+ * missing is a malformed file, not an event with a NULL.  JSON strings
+ * are hashed as the bytes they decode to.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "av.h"
+
+#include "av_db.h"
+#include "av_json.h"
+
+void
+av_event_from_json(AvEvent *ev, json_object *obj, const char *ctx)
+{
+	av_json_require_object(obj, ctx);
+	av_event_init(ev);
+	for (int i = 0; i < AV_EVENT_FIELDS; i++)
+	{
+		AvField    *f = &ev->f[i];
+		const char *key = av_event_cols[i].key;
+
+		if (av_event_cols[i].kind == AV_COL_TEXT)
+			f->isnull = !av_json_text_null(obj, key, ctx, &f->s, &f->len);
+		else if (i == 1)		/* txid: xid8, unsigned */
+		{
+			f->isnull = false;
+			f->i = (int64) av_json_uint64(obj, key, ctx);
+		}
+		else
+			f->isnull = !av_json_int64_null(obj, key, ctx, &f->i);
+	}
+	if (ev->f[0].isnull)
+		av_fatal("%s: \"event_id\" must not be null", ctx);
+	ev->has_format_version = av_json_int64_null(obj, "format_version", ctx,
+												&ev->format_version);
+}
+
+/*
+ * A stored hash in hex: null, or hex of the wrong length, is kept as
+ * unusable (reported as the server reports it); text that is not hex is a
+ * malformed file.
+ */
+void
+av_stored_hash_from_json(AvHash *out, json_object *obj, const char *key,
+						 const char *ctx)
+{
+	uint8	   *bytes = NULL;
+	size_t		len = 0;
+
+	if (av_json_hex_null(obj, key, ctx, &bytes, &len))
+		av_set_hash(out, bytes, len);
+	else
+		av_set_hash(out, NULL, 0);
+	free(bytes);
+}
