@@ -122,6 +122,9 @@ DROP VIEW rich;
 DROP TABLE dynamic, bobs;
 DROP TABLE IF EXISTS no_such_table;
 CREATE TEMP TABLE scratch (a int);
+CREATE FUNCTION twice(int) RETURNS int LANGUAGE sql AS 'SELECT 2 * $1';
+DROP FUNCTION twice(int);
+DROP FUNCTION IF EXISTS no_such_function(int);
 RESET search_path;
 SELECT command, regexp_replace(object_name, 'pg_temp_\d+', 'pg_temp_N') AS object_name
   FROM audit.events WHERE event_id > :start_id ORDER BY event_id;

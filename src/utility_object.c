@@ -13,6 +13,7 @@
 
 #include "catalog/namespace.h"
 #include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "parser/parse_type.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -37,6 +38,34 @@ qualify_relation(const RangeVar *rv)
 	return pstrdup(quote_identifier(rv->relname));
 }
 
+/*
+ * A routine named by a DROP, qualified with the schema it resolves to, or
+ * as written when it does not resolve (DROP FUNCTION IF EXISTS).
+ */
+static char *
+qualify_routine(ObjectType type, ObjectWithArgs *owa)
+{
+	Oid			funcid;
+
+	if (list_length(owa->objname) != 1)
+		return NameListToQuotedString(owa->objname);
+	funcid = LookupFuncWithArgs(type, owa, true);
+	if (!OidIsValid(funcid))
+		return NameListToQuotedString(owa->objname);
+	return pstrdup(quote_qualified_identifier(get_namespace_name(get_func_namespace(funcid)),
+											  strVal(linitial(owa->objname))));
+}
+
+/* A name being created: qualified with the schema it will be created in. */
+static char *
+qualify_created(List *names)
+{
+	char	   *objname;
+	Oid			nspid = QualifiedNameGetCreationNamespace(names, &objname);
+
+	return pstrdup(quote_qualified_identifier(get_namespace_name(nspid), objname));
+}
+
 /* One object of a DROP, by the node form its kind uses. */
 static char *
 name_drop_object(ObjectType type, Node *object)
@@ -57,6 +86,9 @@ name_drop_object(ObjectType type, Node *object)
 		return NameListToQuotedString(castNode(List, object));
 	if (IsA(object, String))
 		return pstrdup(quote_identifier(strVal(object)));
+	if (IsA(object, ObjectWithArgs) &&
+		(type == OBJECT_FUNCTION || type == OBJECT_PROCEDURE || type == OBJECT_ROUTINE))
+		return qualify_routine(type, (ObjectWithArgs *) object);
 	if (IsA(object, ObjectWithArgs))
 		return NameListToQuotedString(((ObjectWithArgs *) object)->objname);
 	if (IsA(object, TypeName))
@@ -169,7 +201,7 @@ audit_utility_object_before(Node *parsetree)
 				obj.name = pstrdup(quote_identifier(((CreateSchemaStmt *) parsetree)->schemaname));
 			break;
 		case T_CreateFunctionStmt:
-			obj.name = NameListToQuotedString(((CreateFunctionStmt *) parsetree)->funcname);
+			obj.name = qualify_created(((CreateFunctionStmt *) parsetree)->funcname);
 			break;
 		case T_CreateExtensionStmt:
 			obj.name = pstrdup(quote_identifier(((CreateExtensionStmt *) parsetree)->extname));
