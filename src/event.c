@@ -20,6 +20,7 @@
 #include "parser/scansup.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
@@ -37,13 +38,19 @@ static MemoryContext event_cxt = NULL;
  * Can an event be written now?  Not outside a transaction, not on a standby
  * (nothing can be written there), not in a parallel worker (the leader
  * records the statement), not from inside an extension script (the CREATE
- * or ALTER EXTENSION itself is recorded), and not where audit_ext is not
- * installed.
+ * or ALTER EXTENSION itself is recorded), not in a read-only transaction,
+ * and not where audit_ext is not installed.
  */
 bool
 audit_can_record(void)
 {
-	if (!IsTransactionState() || IsParallelWorker() || creating_extension)
+	/*
+	 * A read-only transaction can only write temporary tables (session
+	 * private, gone at disconnect), and nextval() of our sequences is
+	 * refused there: such writes are not recorded.
+	 */
+	if (!IsTransactionState() || IsParallelWorker() || creating_extension ||
+		XactReadOnly)
 		return false;
 	if (RecoveryInProgress())
 		return false;
@@ -131,8 +138,8 @@ audit_event_record(const AuditEvent *event)
 
 	rel = audit_store_open(AUDIT_REL_EVENT, RowExclusiveLock);
 	audit_store_insert(rel, values, isnull);
+	audit_txn_add_event(RelationGetRelid(rel), leaf);
 	table_close(rel, RowExclusiveLock);
-	audit_txn_add_event(leaf);
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(event_cxt);

@@ -32,17 +32,25 @@
 #include "schema.h"
 #include "store.h"
 
-/* State saved at a subtransaction's start. */
+/*
+ * State saved at a subtransaction's start: only the frontier's hashes in
+ * use, none at all while the transaction has no events (most savepoints,
+ * and every one in a database without audit_ext).
+ */
 typedef struct SavedDigest
 {
 	SubTransactionId subid;
 	int32		event_count;
-	MerkleFrontier frontier;
+	uint64		size;
+	int			count;
 	struct SavedDigest *next;
+	uint8		hash[FLEXIBLE_ARRAY_MEMBER][AUDIT_HASH_LEN];
 } SavedDigest;
 
 static MerkleFrontier txn_frontier;
 static int32 txn_event_count = 0;
+static Oid	txn_event_relid = InvalidOid;	/* the audit.event they went to */
+static bool txn_digest_written = false;
 static SavedDigest *saved = NULL;	/* innermost first; TopTransactionContext */
 
 static void
@@ -50,15 +58,35 @@ digest_reset(void)
 {
 	merkle_frontier_init(&txn_frontier);
 	txn_event_count = 0;
+	txn_event_relid = InvalidOid;
+	txn_digest_written = false;
 	saved = NULL;				/* memory goes with TopTransactionContext */
 }
 
 /*
  * Count one event of the current (sub)transaction into the digest.
+ *
+ * Events written to an audit.event that has since been dropped (DROP and
+ * CREATE EXTENSION in one transaction) went with it: they are forgotten.
+ * An event after the digest was written (another extension's PRE_COMMIT
+ * callback running DML) could not be covered by it: that is an error,
+ * rather than an event missing from its digest.
  */
 void
-audit_txn_add_event(const uint8 leaf[AUDIT_HASH_LEN])
+audit_txn_add_event(Oid event_relid, const uint8 leaf[AUDIT_HASH_LEN])
 {
+	if (txn_digest_written)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot record an audit event after the transaction's audit digest was written"),
+				 errdetail("A statement ran during commit, after audit_ext sealed the transaction's digest."),
+				 errhint("List audit_ext after the other libraries in shared_preload_libraries.")));
+	if (event_relid != txn_event_relid)
+	{
+		merkle_frontier_init(&txn_frontier);
+		txn_event_count = 0;
+		txn_event_relid = event_relid;
+	}
 	merkle_frontier_append(&txn_frontier, leaf);
 	txn_event_count++;
 }
@@ -94,8 +122,12 @@ digest_pre_commit(void)
 	TxnEntry	txn;
 	uint64		position;
 
+	/* From here on, an event could not be covered by this digest. */
+	txn_digest_written = true;
+
 	/* Nothing recorded, or the extension was dropped meanwhile. */
-	if (txn_event_count == 0 || !audit_store_available())
+	if (txn_event_count == 0 || !audit_store_available() ||
+		audit_store_relid(AUDIT_REL_EVENT) != txn_event_relid)
 		return;
 
 	audit_slot_begin_taking();
@@ -148,10 +180,14 @@ digest_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	switch (event)
 	{
 		case SUBXACT_EVENT_START_SUB:
-			s = MemoryContextAlloc(TopTransactionContext, sizeof(SavedDigest));
+			s = MemoryContextAlloc(TopTransactionContext,
+								   offsetof(SavedDigest, hash) +
+								   txn_frontier.count * AUDIT_HASH_LEN);
 			s->subid = mySubid;
 			s->event_count = txn_event_count;
-			s->frontier = txn_frontier;
+			s->size = txn_frontier.size;
+			s->count = txn_frontier.count;
+			memcpy(s->hash, txn_frontier.hash, txn_frontier.count * AUDIT_HASH_LEN);
 			s->next = saved;
 			saved = s;
 			break;
@@ -163,7 +199,9 @@ digest_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 				saved = s->next;
 				if (event == SUBXACT_EVENT_ABORT_SUB && s->subid == mySubid)
 				{
-					txn_frontier = s->frontier;
+					txn_frontier.size = s->size;
+					txn_frontier.count = s->count;
+					memcpy(txn_frontier.hash, s->hash, s->count * AUDIT_HASH_LEN);
 					txn_event_count = s->event_count;
 				}
 				pfree(s);

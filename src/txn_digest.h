@@ -14,6 +14,6 @@
 #include "hash.h"
 
 extern void audit_txn_digest_init(void);
-extern void audit_txn_add_event(const uint8 leaf[AUDIT_HASH_LEN]);
+extern void audit_txn_add_event(Oid event_relid, const uint8 leaf[AUDIT_HASH_LEN]);
 
 #endif							/* AUDIT_TXN_DIGEST_H */
