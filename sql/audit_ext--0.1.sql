@@ -284,7 +284,7 @@ COMMENT ON FUNCTION audit.consistency_proof(bigint, bigint) IS
 
 CREATE FUNCTION audit.verify_inclusion_proof(proof jsonb) RETURNS boolean
 AS 'MODULE_PATHNAME', 'audit_verify_inclusion_proof'
-LANGUAGE C STRICT IMMUTABLE;
+LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION audit.verify_inclusion_proof(jsonb) IS
 	'Check every element of an inclusion proof, from the event''s content to the checkpoint (and its signature when the key is configured)';
 

@@ -112,6 +112,16 @@ SELECT audit.verify_inclusion_proof(jsonb_set(:'proof', '{transaction,path,0}', 
 SELECT audit.verify_inclusion_proof(jsonb_set(:'proof', '{event,statement}', '42'));
 SELECT audit.verify_inclusion_proof(jsonb_set(:'proof', '{format}', '2'));
 SELECT audit.verify_consistency_proof('{"from": {"tree_size": 1}}');
+-- Numbers are never silently truncated to their column's width.
+SELECT audit.verify_inclusion_proof(jsonb_set(:'proof', '{event,backend_pid}', to_jsonb((:'proof'::jsonb #>> '{event,backend_pid}')::bigint + 4294967296)));
+SELECT audit.verify_inclusion_proof(jsonb_set(:'proof', '{event,format_version}', '65537'));
+SELECT audit.verify_inclusion_proof(jsonb_set(:'proof', '{transaction,event_count}', '4294967297'));
+SELECT audit.verify_inclusion_proof(jsonb_set(:'proof', '{block,txn_count}', '0'));
+-- A signature this server cannot check is not taken as good.
+SELECT audit.verify_inclusion_proof(jsonb_set(jsonb_set(:'proof', '{checkpoint,signature}',
+           to_jsonb(repeat('00', 64))), '{checkpoint,key_id}', '"0000000000000000"'));
+-- A consistency proof needs from_block <= to_block.
+SELECT audit.consistency_proof(3, 1);
 
 -- An event not sealed yet cannot be proven (no seal in between).
 BEGIN;

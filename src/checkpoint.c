@@ -93,17 +93,18 @@ utc_text(TimestampTz t)
 }
 
 /*
- * The checkpoint at block block_id (0: the newest) as a JSON object text;
+ * The checkpoint at block block_id (0: the newest) under snap (NULL: as
+ * of now) as a JSON object text;
  * NULL when there is no such block.
  */
 char *
-audit_checkpoint_json(int64 block_id)
+audit_checkpoint_json(Snapshot snap, int64 block_id)
 {
 	AuditHead	head;
 	StringInfoData buf;
 	char		sysid[32];
 
-	if (!audit_read_block_row(block_id, &head))
+	if (!audit_read_block_row(snap, block_id, &head))
 		return NULL;
 
 	snprintf(sysid, sizeof(sysid), UINT64_FORMAT, GetSystemIdentifier());
@@ -133,7 +134,7 @@ audit_checkpoint_json(int64 block_id)
 Jsonb *
 audit_checkpoint_current(void)
 {
-	char	   *json = audit_checkpoint_json(0);
+	char	   *json = audit_checkpoint_json(NULL, 0);
 
 	if (json == NULL)
 		return NULL;
@@ -152,10 +153,10 @@ audit_json_field(JsonbContainer *obj, const char *key, enum jbvType type,
 	if (v == NULL || v->type != type)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("malformed %s: \"%s\" is missing or not a %s",
+				 errmsg("malformed %s: \"%s\" is missing or not %s",
 						what, key,
-						type == jbvNumeric ? "number" :
-						type == jbvString ? "string" : "object or array")));
+						type == jbvNumeric ? "a number" :
+						type == jbvString ? "a string" : "an object or array")));
 	return v;
 }
 

@@ -12,10 +12,11 @@
 #include "postgres.h"
 
 #include "utils/jsonb.h"
+#include "utils/snapshot.h"
 
 #include "verify.h"
 
-extern char *audit_checkpoint_json(int64 block_id);
+extern char *audit_checkpoint_json(Snapshot snap, int64 block_id);
 extern Jsonb *audit_checkpoint_current(void);
 extern SavedCheckpoint *audit_checkpoints_parse(Jsonb *digests, int *count);
 

@@ -360,21 +360,31 @@ proof_block(Snapshot snap, int64 position, BlockHead *head, HashList *leaves)
 	table_close(trel, AccessShareLock);
 }
 
-/* The checkpoint block: at_block, or the newest; it must cover block_id. */
+/*
+ * The checkpoint block under snap: at_block, or the newest; it must not be
+ * before block_id (what the proof is about: its error names it).
+ */
 static int64
-proof_tree_size(int64 at_block, int64 block_id)
+proof_tree_size(Snapshot snap, int64 at_block, int64 block_id, const char *what)
 {
 	AuditHead	head;
 
-	if (!audit_read_block_row(at_block, &head))
+	if (!audit_read_block_row(snap, at_block, &head))
+	{
+		if (at_block == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("no block is sealed yet"),
+					 errhint("Run audit.seal() first.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("block %lld does not exist", (long long) at_block)));
+	}
 	if (head.state.block_id < block_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the event is in block %lld, after the checkpoint at block %lld",
-						(long long) block_id, (long long) head.state.block_id)));
+				 errmsg("%s %lld is after the checkpoint at block %lld",
+						what, (long long) block_id, (long long) head.state.block_id)));
 	return head.state.block_id;
 }
 
@@ -437,7 +447,7 @@ Datum
 audit_inclusion_proof(PG_FUNCTION_ARGS)
 {
 	int64		event_id = PG_GETARG_INT64(0);
-	Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 	Datum		ev[Natts_event];
 	bool		ev_null[Natts_event];
 	HashList	ev_leaves,
@@ -454,12 +464,22 @@ audit_inclusion_proof(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("at_block must be at least 1")));
 	proof_event(snap, event_id, ev, ev_null, &ev_leaves);
+	if (ev_leaves.index < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("event %lld is not found through its transaction", (long long) event_id),
+				 errhint("Run audit.verify_report() to see what was altered.")));
 	proof_txn(snap, U64FromFullTransactionId(DatumGetFullTransactionId(ev[Anum_event_txid - 1])), &txn);
 	proof_block(snap, txn.position, &head, &txn_leaves);
-	size = proof_tree_size(PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1), head.block_id);
+	if (txn_leaves.index < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the event's transaction is not found in its block"),
+				 errhint("Run audit.verify_report() to see what was altered.")));
+	size = proof_tree_size(snap, PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1),
+						   head.block_id, "the event's block");
 	audit_trail_block_hashes(snap, size, &blocks);
 	blocks.index = head.block_id - 1;
-	UnregisterSnapshot(snap);
 	audit_chain_id(chain_id);
 
 	initStringInfo(&buf);
@@ -471,8 +491,9 @@ audit_inclusion_proof(PG_FUNCTION_ARGS)
 	audit_json_put_raw(&buf, "transaction", txn_json(&txn, &ev_leaves));
 	audit_json_put_raw(&buf, "block", block_json(&head, &txn_leaves));
 	audit_json_put_raw(&buf, "tree", tree_json(&blocks));
-	audit_json_put_raw(&buf, "checkpoint", audit_checkpoint_json(size));
+	audit_json_put_raw(&buf, "checkpoint", audit_checkpoint_json(snap, size));
 	appendStringInfoChar(&buf, '}');
+	UnregisterSnapshot(snap);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }
 
@@ -500,8 +521,9 @@ audit_consistency_proof(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("from_block must be at least 1")));
-	to = proof_tree_size(PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1), from);
-	snap = RegisterSnapshot(GetTransactionSnapshot());
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	to = proof_tree_size(snap, PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1), from,
+						 "from_block");
 	audit_trail_block_hashes(snap, to, &blocks);
 	UnregisterSnapshot(snap);
 	audit_chain_id(chain_id);

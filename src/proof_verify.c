@@ -67,6 +67,19 @@ path_field(JsonbContainer *obj, uint8 (*path)[AUDIT_HASH_LEN], int max)
 	return n;
 }
 
+/* An integer field that must lie in [lo, hi]: never silently truncated. */
+static int64
+json_int_in(JsonbContainer *obj, const char *key, int64 lo, int64 hi)
+{
+	int64		v = audit_json_int64(obj, key, PROOF);
+
+	if (v < lo || v > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed proof: \"%s\" is out of range", key)));
+	return v;
+}
+
 /* One event column from the proof's "event" object into values/isnull. */
 static void
 event_field(JsonbContainer *ev, const AuditColumn *c, Datum *value, bool *isnull)
@@ -102,13 +115,13 @@ event_field(JsonbContainer *ev, const AuditColumn *c, Datum *value, bool *isnull
 			*value = Int64GetDatum(audit_json_int64(ev, key, PROOF));
 			break;
 		case INT4OID:
-			*value = Int32GetDatum((int32) audit_json_int64(ev, key, PROOF));
+			*value = Int32GetDatum((int32) json_int_in(ev, key, PG_INT32_MIN, PG_INT32_MAX));
 			break;
 		case INT2OID:
-			*value = Int16GetDatum((int16) audit_json_int64(ev, key, PROOF));
+			*value = Int16GetDatum((int16) json_int_in(ev, key, PG_INT16_MIN, PG_INT16_MAX));
 			break;
 		case XID8OID:
-			*value = FullTransactionIdGetDatum(FullTransactionIdFromU64((uint64) audit_json_int64(ev, key, PROOF)));
+			*value = FullTransactionIdGetDatum(FullTransactionIdFromU64((uint64) json_int_in(ev, key, 0, PG_INT64_MAX)));
 			break;
 		default:
 			elog(ERROR, "audit_ext: no proof field for type %u", c->type);
@@ -159,13 +172,13 @@ txn_holds(JsonbContainer *proof, const uint8 *leaf, uint64 txid,
 {
 	JsonbContainer *t = object_field(proof, "transaction");
 
-	txn->txid = (uint64) audit_json_int64(t, "txid", PROOF);
+	txn->txid = (uint64) json_int_in(t, "txid", 0, PG_INT64_MAX);
 	txn->position = audit_json_int64(t, "position", PROOF);
-	txn->event_count = (int32) audit_json_int64(t, "event_count", PROOF);
+	txn->event_count = (int32) json_int_in(t, "event_count", 1, PG_INT32_MAX);
 	txn->committed_at = audit_json_int64(t, "committed_at_us", PROOF);
 	audit_json_hash(t, "digest", PROOF, txn->digest, AUDIT_HASH_LEN);
 	audit_txn_leaf(txn, txn_leaf);
-	return txn->txid == txid &&
+	return txn->txid == txid && txid != 0 &&
 		path_holds(t, leaf, txn->event_count, txn->digest);
 }
 
@@ -180,7 +193,7 @@ block_holds(JsonbContainer *proof, const TxnEntry *txn, const uint8 *txn_leaf,
 	h->block_id = audit_json_int64(b, "block_id", PROOF);
 	h->first_position = audit_json_int64(b, "first_position", PROOF);
 	h->last_position = audit_json_int64(b, "last_position", PROOF);
-	h->txn_count = (int32) audit_json_int64(b, "txn_count", PROOF);
+	h->txn_count = (int32) json_int_in(b, "txn_count", 1, PG_INT32_MAX);
 	h->event_count = audit_json_int64(b, "event_count", PROOF);
 	h->sealed_at = audit_json_int64(b, "sealed_at_us", PROOF);
 	audit_json_hash(b, "txn_root", PROOF, h->txn_root, AUDIT_HASH_LEN);
@@ -220,8 +233,16 @@ tree_holds(JsonbContainer *proof, const BlockHead *h, const uint8 *block_hash)
 	audit_json_hash(cp, "signature", PROOF, sigbytes, AUDIT_SIGNATURE_LEN);
 	key_id = audit_json_field(cp, "key_id", jbvString, PROOF);
 	audit_checkpoint_message(h->chain_id, (uint64) size, root, msg);
-	return audit_sign_verify(pnstrdup(key_id->val.string.val, key_id->val.string.len),
-							 msg, sizeof(msg), sigbytes, sizeof(sigbytes), &checked);
+	if (!audit_sign_verify(pnstrdup(key_id->val.string.val, key_id->val.string.len),
+						   msg, sizeof(msg), sigbytes, sizeof(sigbytes), &checked))
+		return false;
+	if (!checked)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot check the proof's signature: key %.*s is not the configured audit.signing_key",
+						key_id->val.string.len, key_id->val.string.val),
+				 errhint("Check the proof with audit_verify --proof FILE -k PUBLIC_KEY, or remove the signature to check the rest.")));
+	return true;
 }
 
 PG_FUNCTION_INFO_V1(audit_verify_inclusion_proof);
@@ -255,7 +276,7 @@ audit_verify_inclusion_proof(PG_FUNCTION_ARGS)
 	audit_json_hash(root, "leaf_hash", PROOF, stated, AUDIT_HASH_LEN);
 	if (!event_leaf(ev, leaf) || memcmp(leaf, stated, AUDIT_HASH_LEN) != 0)
 		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(txn_holds(root, leaf, (uint64) audit_json_int64(ev, "txid", PROOF),
+	PG_RETURN_BOOL(txn_holds(root, leaf, (uint64) json_int_in(ev, "txid", 0, PG_INT64_MAX),
 							 &txn, txn_leaf) &&
 				   block_holds(root, &txn, txn_leaf, &head, block_hash) &&
 				   tree_holds(root, &head, block_hash));

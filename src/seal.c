@@ -187,16 +187,17 @@ read_block(Snapshot snap, int64 block_id, AuditHead *head)
 }
 
 /*
- * Block block_id (0: the newest) as of now, with the trail's chain id;
- * false if there is no such block.
+ * Block block_id (0: the newest) under snap (NULL: as of now), with the
+ * trail's chain id; false if there is no such block.
  */
 bool
-audit_read_block_row(int64 block_id, AuditHead *head)
+audit_read_block_row(Snapshot snap, int64 block_id, AuditHead *head)
 {
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-	bool		found = read_block(snap, block_id, head);
+	Snapshot	own = snap ? snap : RegisterSnapshot(GetLatestSnapshot());
+	bool		found = read_block(own, block_id, head);
 
-	UnregisterSnapshot(snap);
+	if (snap == NULL)
+		UnregisterSnapshot(own);
 	if (found)
 		audit_chain_id(head->chain_id);
 	return found;
@@ -383,6 +384,13 @@ audit_seal_once(bool *more, bool *busy)
 	merkle_frontier_append(&prev->tree, block_hash);
 	seal_write_block(&head, block_hash, &prev->tree);
 
+	/*
+	 * A block must be on disk before anyone can take a checkpoint of it:
+	 * lost in a crash under synchronous_commit = off, it would be sealed
+	 * again differently, and the checkpoint would look like tampering.
+	 */
+	ForceSyncCommit();
+
 	/* Keep the lock until commit: the next sealer must see this block. */
 	table_close(lockrel, NoLock);
 	return head.block_id;
@@ -413,11 +421,14 @@ audit_seal_all(void)
 		else if (busy)
 			pg_usleep(1000L);
 	}
+	if (busy)
+		ereport(NOTICE,
+				(errmsg("a transaction was still taking its commit position; it will be sealed by the background sealer")));
 	if (last == 0)
 	{
 		AuditHead	head;
 
-		if (audit_read_block_row(0, &head))
+		if (audit_read_block_row(NULL, 0, &head))
 			last = head.state.block_id;
 	}
 	return last;

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "utils/snapshot.h"
 
 #include "chain_format.h"
 #include "merkle.h"
@@ -39,7 +40,7 @@ typedef struct AuditHead
 	char		key_id[17];
 } AuditHead;
 
-extern bool audit_read_block_row(int64 block_id, AuditHead *head);
+extern bool audit_read_block_row(Snapshot snap, int64 block_id, AuditHead *head);
 extern void audit_chain_id(uint8 out[AUDIT_CHAIN_ID_LEN]);
 extern bool audit_block_state_decode(BlockState *state, const Datum *values,
 									 const bool *isnull);
