@@ -63,6 +63,13 @@ key_id_of(EVP_PKEY *key, char out[AUDIT_KEY_ID_LEN + 1])
 	out[AUDIT_KEY_ID_LEN] = '\0';
 }
 
+static int
+no_passphrase(char *buf pg_attribute_unused(), int size pg_attribute_unused(),
+			  int rwflag pg_attribute_unused(), void *u pg_attribute_unused())
+{
+	return 0;
+}
+
 /*
  * Load the key named by audit.signing_key, unless it is already loaded.
  */
@@ -95,14 +102,15 @@ load_key(void)
 				(errcode_for_file_access(),
 				 errmsg("could not open signing key file \"%s\": %m",
 						audit_signing_key)));
-	key = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+	/* No terminal prompt for an encrypted key: it is refused below. */
+	key = PEM_read_PrivateKey(fp, NULL, no_passphrase, NULL);
 	FreeFile(fp);
 	if (key == NULL || EVP_PKEY_id(key) != EVP_PKEY_ED25519)
 	{
 		EVP_PKEY_free(key);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("signing key file \"%s\" does not hold an Ed25519 private key in PEM form",
+				 errmsg("signing key file \"%s\" does not hold an unencrypted Ed25519 private key in PEM form",
 						audit_signing_key),
 				 errhint("Create one with: openssl genpkey -algorithm ed25519 -out FILE")));
 	}

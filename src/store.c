@@ -25,6 +25,7 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_sequence.h"
 #include "commands/extension.h"
 #include "commands/sequence.h"
 #include "utils/builtins.h"
@@ -267,12 +268,30 @@ audit_store_next_position(void)
  * The last commit position handed out (0 if none), read from the sequence
  * itself, not from a snapshot.  Only callers running as the extension's
  * owner (the sealer, SECURITY DEFINER functions) may read the sequence.
+ *
+ * With a sequence cache, a backend could hold positions that were handed
+ * out before the sealer read this value, without having announced them:
+ * sealing past them would skip transactions.  So a cache is refused.
  */
 int64
 audit_store_last_position(void)
 {
 	Datum		d;
+	HeapTuple	tup;
+	bool		cached;
 	LOCAL_FCINFO(fcinfo, 1);
+
+	tup = SearchSysCache1(SEQRELID,
+						  ObjectIdGetDatum(audit_store_relid(AUDIT_REL_POSITION_SEQ)));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "audit_ext: cache lookup failed for audit.txn_position_seq");
+	cached = ((Form_pg_sequence) GETSTRUCT(tup))->seqcache != 1;
+	ReleaseSysCache(tup);
+	if (cached)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("audit.txn_position_seq must not cache values: sealing stops until it is fixed"),
+				 errhint("Run ALTER SEQUENCE audit.txn_position_seq CACHE 1.")));
 
 	InitFunctionCallInfoData(*fcinfo, NULL, 1, InvalidOid, NULL, NULL);
 	fcinfo->args[0].value = ObjectIdGetDatum(audit_store_relid(AUDIT_REL_POSITION_SEQ));

@@ -14,6 +14,7 @@
 
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -144,7 +145,10 @@ PG_FUNCTION_INFO_V1(audit_seal);
 Datum
 audit_seal(PG_FUNCTION_ARGS)
 {
-	int64		last = audit_seal_all();
+	int64		last;
+
+	PreventCommandIfReadOnly("audit.seal()");
+	last = audit_seal_all();
 
 	if (last == 0)
 		PG_RETURN_NULL();

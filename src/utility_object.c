@@ -66,6 +66,38 @@ qualify_created(List *names)
 	return pstrdup(quote_qualified_identifier(get_namespace_name(nspid), objname));
 }
 
+/*
+ * A list of names (a.b.c), or of type names and names (casts, transforms:
+ * "int4, text").
+ */
+static char *
+name_list(List *names)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	bool		all_strings = true;
+
+	foreach(lc, names)
+		if (!IsA(lfirst(lc), String))
+			all_strings = false;
+	if (all_strings)
+		return NameListToQuotedString(names);
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+	{
+		Node	   *n = lfirst(lc);
+
+		if (buf.len > 0)
+			appendStringInfoString(&buf, ", ");
+		if (IsA(n, TypeName))
+			appendStringInfoString(&buf, TypeNameToString((TypeName *) n));
+		else if (IsA(n, String))
+			appendStringInfoString(&buf, quote_identifier(strVal(n)));
+	}
+	return buf.data;
+}
+
 /* One object of a DROP, by the node form its kind uses. */
 static char *
 name_drop_object(ObjectType type, Node *object)
@@ -83,7 +115,7 @@ name_drop_object(ObjectType type, Node *object)
 			break;
 	}
 	if (IsA(object, List))
-		return NameListToQuotedString(castNode(List, object));
+		return name_list(castNode(List, object));
 	if (IsA(object, String))
 		return pstrdup(quote_identifier(strVal(object)));
 	if (IsA(object, ObjectWithArgs) &&

@@ -580,15 +580,17 @@ verify_orphans(Verifier *v)
 		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 		{
 			bool		isnull;
-			uint64		txid = U64FromFullTransactionId(DatumGetFullTransactionId(slot_getattr(slot, Anum_event_txid, &isnull)));
+			Datum		d = slot_getattr(slot, Anum_event_txid, &isnull);
+			uint64		txid = isnull ? 0 :
+				U64FromFullTransactionId(DatumGetFullTransactionId(d));
 
 			CHECK_FOR_INTERRUPTS();
-			if (isnull || txid == v->own_txid)
+			if (!isnull && txid == v->own_txid)
 				continue;
 			if (pass == 0)
 				total++;
-			else if (hash_search(known, &txid, HASH_FIND, NULL) == NULL)
-				verify_orphan(v, slot, txid);
+			else if (isnull || hash_search(known, &txid, HASH_FIND, NULL) == NULL)
+				verify_orphan(v, slot, isnull ? 0 : txid);
 		}
 		table_endscan(scan);
 	}
