@@ -9,6 +9,6 @@
 #define AUDIT_SEAL_WORKER_H
 
 extern void audit_launcher_register_worker(void);
-extern void audit_launcher_wake_at_commit(void);
+extern void audit_launcher_wake_at_commit(Oid dbid);
 
 #endif							/* AUDIT_SEAL_WORKER_H */
