@@ -2,30 +2,8 @@
 
 EXTENSION  = audit_ext
 MODULE_big = audit_ext
-OBJS = \
-	src/audit_ext.o \
-	src/capture_dml.o \
-	src/capture_utility.o \
-	src/chain_format.o \
-	src/checkpoint.o \
-	src/event.o \
-	src/event_context.o \
-	src/event_format.o \
-	src/hash.o \
-	src/merkle.o \
-	src/merkle_sql.o \
-	src/proof.o \
-	src/proof_verify.o \
-	src/schema.o \
-	src/seal.o \
-	src/seal_worker.o \
-	src/shmem.o \
-	src/sign.o \
-	src/store.o \
-	src/trail_sql.o \
-	src/txn_digest.o \
-	src/utility_object.o \
-	src/verify.o
+# Every C file under src/ is part of the module.
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 

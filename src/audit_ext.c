@@ -16,9 +16,13 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "capture_dml.h"
 #include "capture_utility.h"
+#include "event.h"
+#include "event_context.h"
+#include "scope.h"
 #include "seal.h"
 #include "seal_worker.h"
 #include "shmem.h"
@@ -53,6 +57,15 @@ define_settings(void)
 							   "",
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("audit.statement_max_bytes",
+							"Longest statement text recorded in full.",
+							"Longer texts are cut at a character boundary and end with a marker "
+							"giving their full length; 0 records every text in full.",
+							&audit_statement_max_bytes,
+							1024 * 1024, 0, MaxAllocSize / 2,
+							PGC_SUSET, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+	audit_context_define_settings();
 	MarkGUCPrefixReserved("audit");
 }
 
@@ -73,6 +86,7 @@ _PG_init(void)
 	audit_shmem_init();
 	audit_launcher_register_worker();
 	audit_txn_digest_init();
+	audit_scope_init();
 	audit_capture_utility_init();
 	audit_capture_dml_init();
 }

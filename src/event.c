@@ -18,7 +18,10 @@
 #include "commands/extension.h"
 #include "miscadmin.h"
 #include "parser/scansup.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -27,11 +30,16 @@
 #include "event.h"
 #include "event_context.h"
 #include "event_format.h"
+#include "redact.h"
+#include "scope.h"
 #include "schema.h"
 #include "store.h"
 #include "txn_digest.h"
 
-/* Scratch memory for building one event; reset before each. */
+/* audit.statement_max_bytes: longest statement text recorded as is. */
+int			audit_statement_max_bytes = 1024 * 1024;
+
+/* Scratch memory for building one event; reset after each. */
 static MemoryContext event_cxt = NULL;
 
 /*
@@ -90,57 +98,156 @@ audit_statement_text(const char *source, int location, int len)
 }
 
 /*
- * Build the row for an event, hash it, and insert it.
+ * text, capped at max_bytes (0: no cap) on a character boundary, with a
+ * marker saying how long it was; "what" names it in the marker.
+ */
+char *
+audit_cap_text(const char *text, int max_bytes, const char *what)
+{
+	size_t		len;
+	int			keep;
+
+	if (text == NULL)
+		return NULL;
+	len = strlen(text);
+	if (max_bytes <= 0 || len <= (size_t) max_bytes)
+		return (char *) text;
+	keep = pg_mbcliplen(text, max_bytes, max_bytes);
+	return psprintf("%.*s... [audit_ext: %s truncated, %zu bytes in all]",
+					keep, text, what, len);
+}
+
+static Datum
+json_datum(const char *json)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+}
+
+/* The who-and-where columns of a row, from ctx (all NULL on entry). */
+static void
+event_fill_context(Datum *values, bool *isnull, const AuditContext *ctx)
+{
+	audit_set(values, isnull, Anum_event_occurred_at,
+			  TimestampTzGetDatum(ctx->occurred_at));
+	audit_set_text(values, isnull, Anum_event_session_role, ctx->session_role);
+	audit_set_text(values, isnull, Anum_event_effective_role, ctx->effective_role);
+	if (ctx->client_addr != NULL)
+		audit_set(values, isnull, Anum_event_client_addr,
+				  DirectFunctionCall1(inet_in, CStringGetDatum(ctx->client_addr)));
+	if (ctx->client_port >= 0)
+		audit_set(values, isnull, Anum_event_client_port,
+				  Int32GetDatum(ctx->client_port));
+	audit_set_text(values, isnull, Anum_event_application_name,
+				   ctx->application_name);
+	audit_set(values, isnull, Anum_event_backend_pid,
+			  Int32GetDatum(ctx->backend_pid));
+	audit_set_text(values, isnull, Anum_event_database, ctx->database);
+	audit_set_text(values, isnull, Anum_event_app_user, ctx->app_user);
+	if (ctx->context != NULL)
+		audit_set(values, isnull, Anum_event_context, json_datum(ctx->context));
+	if (ctx->nesting_level >= 0)
+		audit_set(values, isnull, Anum_event_nesting_level,
+				  Int32GetDatum(ctx->nesting_level));
+}
+
+/* What the capture hook saw (all NULL on entry). */
+static void
+event_fill_what(Datum *values, bool *isnull, const AuditEvent *event)
+{
+	audit_set_text(values, isnull, Anum_event_kind, event->kind);
+	audit_set_text(values, isnull, Anum_event_class, event->class_name);
+	audit_set_text(values, isnull, Anum_event_command, event->command);
+	audit_set_text(values, isnull, Anum_event_object_name, event->object_name);
+	audit_set_text(values, isnull, Anum_event_statement,
+				   audit_cap_text(audit_redact(event->statement),
+								  audit_statement_max_bytes, "statement"));
+	if (event->has_rows)
+		audit_set(values, isnull, Anum_event_rows_affected,
+				  Int64GetDatum(event->rows_affected));
+	if (event->parameters != NULL)
+		audit_set(values, isnull, Anum_event_parameters,
+				  json_datum(event->parameters));
+	if (event->objects != NULL)
+		audit_set(values, isnull, Anum_event_objects, json_datum(event->objects));
+	audit_set_text(values, isnull, Anum_event_sqlstate, event->sqlstate);
+	audit_set_text(values, isnull, Anum_event_message,
+				   audit_cap_text(audit_redact(event->message),
+								  audit_statement_max_bytes, "message"));
+	if (event->detail != NULL)
+		audit_set(values, isnull, Anum_event_detail, json_datum(event->detail));
+}
+
+/*
+ * Build the row for an event with the given context, hash it, and insert
+ * it in the current transaction.
  */
 void
-audit_event_record(const AuditEvent *event)
+audit_event_record_as(const AuditEvent *event, const AuditContext *ctx)
 {
 	Datum		values[Natts_event];
 	bool		isnull[Natts_event];
 	uint8		leaf[AUDIT_HASH_LEN];
 	bytea	   *leaf_bytea;
 	Relation	rel;
+	int64		event_id;
+	int			version;
+	int			natts;
 	MemoryContext oldcxt;
 
 	if (event_cxt == NULL)
 		event_cxt = AllocSetContextCreate(TopMemoryContext,
 										  "audit_ext event",
-										  ALLOCSET_SMALL_SIZES);
-	MemoryContextReset(event_cxt);
+										  ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(event_cxt);
 
 	memset(isnull, true, sizeof(isnull));
-	audit_context_fill(values, isnull);
+	event_fill_context(values, isnull, ctx);
+	event_fill_what(values, isnull, event);
 
-	audit_set(values, isnull, Anum_event_event_id,
-					Int64GetDatum(audit_store_next_event_id()));
-	audit_set(values, isnull, Anum_event_format_version,
-					Int16GetDatum(AUDIT_FORMAT_VERSION));
+	rel = audit_store_open(AUDIT_REL_EVENT, RowExclusiveLock);
+	version = audit_store_event_format();
+	event_id = audit_store_next_event_id();
+	audit_set(values, isnull, Anum_event_event_id, Int64GetDatum(event_id));
+	audit_set(values, isnull, Anum_event_statement_id,
+			  Int64GetDatum(ctx->statement_id != 0 ? ctx->statement_id :
+							audit_scope_statement_id(event_id)));
+	audit_set(values, isnull, Anum_event_format_version, Int16GetDatum(version));
 	audit_set(values, isnull, Anum_event_txid,
-					FullTransactionIdGetDatum(GetTopFullTransactionId()));
-	audit_set(values, isnull, Anum_event_occurred_at,
-					TimestampTzGetDatum(GetCurrentTimestamp()));
+			  FullTransactionIdGetDatum(GetTopFullTransactionId()));
 
-	audit_set_text(values, isnull, Anum_event_kind, event->kind);
-	audit_set_text(values, isnull, Anum_event_command, event->command);
-	audit_set_text(values, isnull, Anum_event_object_name, event->object_name);
-	audit_set_text(values, isnull, Anum_event_statement, event->statement);
-	if (event->has_rows)
-		audit_set(values, isnull, Anum_event_rows_affected,
-						Int64GetDatum(event->rows_affected));
-
-	audit_event_leaf_hash(values, isnull, leaf);
+	natts = RelationGetDescr(rel)->natts;
+	audit_event_leaf_hash(values, isnull, natts, leaf);
 	leaf_bytea = palloc(VARHDRSZ + AUDIT_HASH_LEN);
 	SET_VARSIZE(leaf_bytea, VARHDRSZ + AUDIT_HASH_LEN);
 	memcpy(VARDATA(leaf_bytea), leaf, AUDIT_HASH_LEN);
 	audit_set(values, isnull, Anum_event_leaf_hash,
-					PointerGetDatum(leaf_bytea));
+			  PointerGetDatum(leaf_bytea));
 
-	rel = audit_store_open(AUDIT_REL_EVENT, RowExclusiveLock);
+	/* In 0.1's layout, only its columns are stored (and hashed). */
 	audit_store_insert(rel, values, isnull);
 	audit_txn_add_event(RelationGetRelid(rel), leaf);
 	table_close(rel, RowExclusiveLock);
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(event_cxt);
+}
+
+/*
+ * Record an event of the current session, at the current nesting level.
+ */
+void
+audit_event_record(const AuditEvent *event)
+{
+	AuditContext ctx;
+	MemoryContext oldcxt;
+
+	if (event_cxt == NULL)
+		event_cxt = AllocSetContextCreate(TopMemoryContext,
+										  "audit_ext event",
+										  ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(event_cxt);
+	audit_context_capture(&ctx);
+	ctx.nesting_level = audit_scope_level();
+	MemoryContextSwitchTo(oldcxt);
+	audit_event_record_as(event, &ctx);
 }

@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * event_context.h
- *	  Who and where: the session context stamped on every audit event.
+ *	  Who and where: the session context stamped on every audit event, and
+ *	  the application context a pooled connection sets (audit.app_user,
+ *	  audit.context, audit.set_context()).
  *
  *-------------------------------------------------------------------------
  */
@@ -10,6 +12,12 @@
 
 #include "postgres.h"
 
-extern void audit_context_fill(Datum *values, bool *isnull);
+#include "event.h"
+
+extern char *audit_app_user;
+extern char *audit_app_context;
+
+extern void audit_context_capture(AuditContext *ctx);
+extern void audit_context_define_settings(void);
 
 #endif							/* AUDIT_EVENT_CONTEXT_H */

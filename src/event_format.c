@@ -24,6 +24,7 @@
 #include "port/pg_bswap.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
@@ -36,6 +37,16 @@
 #define FIELD_TEXT			0x02	/* the bytes, in the database encoding */
 #define FIELD_TIMESTAMP		0x03	/* 8 bytes, microseconds since 2000-01-01 UTC */
 #define FIELD_INET			0x04	/* canonical text form, as inet_out */
+#define FIELD_JSON			0x05	/* canonical text form, as jsonb_out */
+
+/* Does format version "version" hash column i (0-based)? */
+static inline bool
+event_column_hashed(int i, int version)
+{
+	int			since = audit_event_columns[i].hashed_since;
+
+	return since > 0 && since <= version;
+}
 
 static void
 put_field(StringInfo buf, uint8 tag, const void *data, uint32 len)
@@ -97,29 +108,62 @@ put_datum(StringInfo buf, Oid type, Datum value, bool isnull)
 				put_field(buf, FIELD_INET, s, strlen(s));
 				break;
 			}
+		case JSONBOID:
+			{
+				char	   *s = DatumGetCString(DirectFunctionCall1(jsonb_out, value));
+
+				put_field(buf, FIELD_JSON, s, strlen(s));
+				break;
+			}
 		default:
 			elog(ERROR, "audit_ext: no encoding for type %u", type);
 	}
 }
 
 /*
+ * The format version of an event row of natts columns, or 0 if it is
+ * missing, not one this library can encode, or one whose columns the row
+ * does not have (a table still in the layout of an older version).
+ */
+int
+audit_event_format(const Datum *values, const bool *isnull, int natts)
+{
+	int			version;
+
+	if (isnull[Anum_event_format_version - 1])
+		return 0;
+	version = DatumGetInt16(values[Anum_event_format_version - 1]);
+	if (version < 1 || version > AUDIT_FORMAT_VERSION)
+		return 0;
+	for (int i = natts; i < Natts_event; i++)
+		if (event_column_hashed(i, version))
+			return 0;
+	return version;
+}
+
+/*
  * Append the canonical encoding of an event row (values/isnull indexed by
- * attribute number - 1) to buf.
+ * attribute number - 1; natts of them) to buf, in the row's own format version: the
+ * columns that version hashes, in column order.
  */
 void
-audit_event_encode(StringInfo buf, const Datum *values, const bool *isnull)
+audit_event_encode(StringInfo buf, const Datum *values, const bool *isnull,
+				   int natts)
 {
+	int			version = audit_event_format(values, isnull, natts);
 	int			nfields = 0;
 
+	if (version == 0)
+		elog(ERROR, "audit_ext: cannot encode an event of unknown format version");
 	for (int i = 0; i < Natts_event; i++)
-		if (audit_event_columns[i].hashed)
+		if (event_column_hashed(i, version))
 			nfields++;
 
-	appendStringInfoChar(buf, (char) AUDIT_FORMAT_VERSION);
+	appendStringInfoChar(buf, (char) version);
 	appendStringInfoChar(buf, (char) nfields);
 	for (int i = 0; i < Natts_event; i++)
 	{
-		if (!audit_event_columns[i].hashed)
+		if (!event_column_hashed(i, version))
 			continue;
 		put_datum(buf, audit_event_columns[i].type, values[i], isnull[i]);
 	}
@@ -129,13 +173,13 @@ audit_event_encode(StringInfo buf, const Datum *values, const bool *isnull)
  * The leaf hash of an event row: SHA-256(0x00 || encoding).
  */
 void
-audit_event_leaf_hash(const Datum *values, const bool *isnull,
+audit_event_leaf_hash(const Datum *values, const bool *isnull, int natts,
 					  uint8 out[AUDIT_HASH_LEN])
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	audit_event_encode(&buf, values, isnull);
+	audit_event_encode(&buf, values, isnull, natts);
 	audit_hash_leaf(buf.data, buf.len, out);
 	pfree(buf.data);
 }

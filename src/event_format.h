@@ -15,9 +15,11 @@
 
 #include "hash.h"
 
+extern int	audit_event_format(const Datum *values, const bool *isnull,
+							   int natts);
 extern void audit_event_encode(StringInfo buf, const Datum *values,
-							   const bool *isnull);
+							   const bool *isnull, int natts);
 extern void audit_event_leaf_hash(const Datum *values, const bool *isnull,
-								  uint8 out[AUDIT_HASH_LEN]);
+								  int natts, uint8 out[AUDIT_HASH_LEN]);
 
 #endif							/* AUDIT_EVENT_FORMAT_H */

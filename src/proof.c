@@ -238,6 +238,8 @@ proof_event(Snapshot snap, int64 event_id, Datum *values, bool *isnull,
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("event %lld does not exist", (long long) event_id)));
+	/* A table in an older layout has fewer columns: the rest are NULL. */
+	memset(isnull, true, Natts_event * sizeof(bool));
 	heap_deform_tuple(heap_copytuple(tup), RelationGetDescr(rel), values, isnull);
 	scan_end(&os);
 	txid = U64FromFullTransactionId(DatumGetFullTransactionId(values[Anum_event_txid - 1]));

@@ -144,10 +144,9 @@ event_leaf(JsonbContainer *ev, uint8 leaf[AUDIT_HASH_LEN])
 		}
 		event_field(ev, &audit_event_columns[i], &values[i], &isnull[i]);
 	}
-	if (isnull[Anum_event_format_version - 1] ||
-		DatumGetInt16(values[Anum_event_format_version - 1]) != AUDIT_FORMAT_VERSION)
+	if (audit_event_format(values, isnull, Natts_event) == 0)
 		return false;
-	audit_event_leaf_hash(values, isnull, leaf);
+	audit_event_leaf_hash(values, isnull, Natts_event, leaf);
 	return true;
 }
 

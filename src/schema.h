@@ -36,13 +36,28 @@ typedef enum AuditEventAttr
 	Anum_event_database,
 	Anum_event_statement,
 	Anum_event_rows_affected,
-	Anum_event_leaf_hash
+	Anum_event_leaf_hash,
+	/* added in format version 2 (audit_ext 0.2) */
+	Anum_event_class,
+	Anum_event_statement_id,
+	Anum_event_nesting_level,
+	Anum_event_app_user,
+	Anum_event_context,
+	Anum_event_parameters,
+	Anum_event_objects,
+	Anum_event_sqlstate,
+	Anum_event_message,
+	Anum_event_detail
 } AuditEventAttr;
 
-#define Natts_event			Anum_event_leaf_hash
+#define Natts_event			Anum_event_detail
+#define Natts_event_v1		Anum_event_leaf_hash	/* audit_ext 0.1's layout */
 
-/* The current version of the canonical event encoding (docs/FORMAT.md). */
-#define AUDIT_FORMAT_VERSION	1
+/*
+ * The version of the canonical event encoding written now (docs/FORMAT.md).
+ * Every version from 1 up to it can still be verified.
+ */
+#define AUDIT_FORMAT_VERSION	2
 
 typedef enum AuditTxnAttr
 {
@@ -74,12 +89,16 @@ typedef enum AuditBlockAttr
 
 #define Natts_block			Anum_block_key_id
 
-/* One column of a table: its name, type and whether the leaf hash covers it. */
+/*
+ * One column of a table: its name, its type, and from which format version
+ * on the hash covers it (0: never).  For audit.txn and audit.block, any
+ * non-zero value just means "hashed".
+ */
 typedef struct AuditColumn
 {
 	const char *name;
 	Oid			type;
-	bool		hashed;
+	int			hashed_since;
 } AuditColumn;
 
 /* Indexed by attribute number - 1. */

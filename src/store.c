@@ -47,10 +47,11 @@ static const struct
 	const char *name;
 	const AuditColumn *columns;
 	int			ncolumns;
+	int			min_columns;	/* an older version's layout, also accepted */
 }			store_rels[AUDIT_REL_COUNT] = {
-	[AUDIT_REL_EVENT] = {"event", audit_event_columns, Natts_event},
-	[AUDIT_REL_TXN] = {"txn", audit_txn_columns, Natts_txn},
-	[AUDIT_REL_BLOCK] = {"block", audit_block_columns, Natts_block},
+	[AUDIT_REL_EVENT] = {"event", audit_event_columns, Natts_event, Natts_event_v1},
+	[AUDIT_REL_TXN] = {"txn", audit_txn_columns, Natts_txn, Natts_txn},
+	[AUDIT_REL_BLOCK] = {"block", audit_block_columns, Natts_block, Natts_block},
 	[AUDIT_REL_CHAIN] = {"chain", NULL, 0},
 	[AUDIT_REL_EVENT_SEQ] = {"event_id_seq", NULL, 0},
 	[AUDIT_REL_POSITION_SEQ] = {"txn_position_seq", NULL, 0},
@@ -68,6 +69,7 @@ typedef struct StoreCache
 	bool		available;		/* every relation was found */
 	Oid			relids[AUDIT_REL_COUNT];
 	bool		checked[AUDIT_REL_COUNT];	/* layout verified */
+	int			natts[AUDIT_REL_COUNT]; /* columns found, once checked */
 } StoreCache;
 
 static StoreCache store_cache;
@@ -185,19 +187,22 @@ layout_error(Relation rel, const char *detail)
 			 errmsg("table audit.%s does not have the layout audit_ext expects",
 					RelationGetRelationName(rel)),
 			 errdetail_internal("%s", detail),
-			 errhint("The table was altered outside the extension; reinstall audit_ext or restore the table.")));
+			 errhint("If the audit_ext library was upgraded, run ALTER EXTENSION audit_ext UPDATE in this database; otherwise the table was altered outside the extension.")));
 }
 
 /*
  * Refuse to write into, or read from, a table whose columns are not the
- * ones this library was built for (e.g. altered by hand).
+ * ones this library was built for (e.g. altered by hand).  A table still
+ * in the layout of the previous version (before ALTER EXTENSION UPDATE)
+ * is accepted: its first columns are the same.
  */
 static void
-store_check_layout(Relation rel, const AuditColumn *columns, int ncolumns)
+store_check_layout(Relation rel, const AuditColumn *columns, int ncolumns,
+				   int min_columns)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 
-	if (desc->natts != ncolumns)
+	if (desc->natts != ncolumns && desc->natts != min_columns)
 		layout_error(rel, psprintf("It has %d columns; %d were expected.",
 								   desc->natts, ncolumns));
 	for (int i = 0; i < desc->natts; i++)
@@ -228,9 +233,23 @@ audit_store_open(AuditRel which, LOCKMODE lockmode)
 	rel = relation_open(store_cache.relids[which], lockmode);
 	if (!store_cache.checked[which] && store_rels[which].columns != NULL)
 		store_check_layout(rel, store_rels[which].columns,
-						   store_rels[which].ncolumns);
+						   store_rels[which].ncolumns,
+						   store_rels[which].min_columns);
+	store_cache.natts[which] = RelationGetDescr(rel)->natts;
 	store_cache.checked[which] = true;
 	return rel;
+}
+
+/*
+ * The event format the live audit.event can hold: AUDIT_FORMAT_VERSION, or
+ * 1 while the table is still in 0.1's layout.  The table must have been
+ * opened (audit_store_open) in this transaction.
+ */
+int
+audit_store_event_format(void)
+{
+	return store_cache.natts[AUDIT_REL_EVENT] >= Natts_event ?
+		AUDIT_FORMAT_VERSION : 1;
 }
 
 /*

@@ -152,9 +152,12 @@ stored_hash(Datum d, bool isnull)
  * reported here and not again as a digest mismatch.
  */
 static void
-verify_event(Verifier *v, Where *w, const Datum *values, const bool *isnull,
+verify_event(Verifier *v, Where *w, TupleTableSlot *slot,
 			 uint8 leaf[AUDIT_HASH_LEN])
 {
+	const Datum *values = slot->tts_values;
+	const bool *isnull = slot->tts_isnull;
+	int			natts = slot->tts_tupleDescriptor->natts;
 	uint8		computed[AUDIT_HASH_LEN];
 	const uint8 *stored = stored_hash(values[Anum_event_leaf_hash - 1],
 									  isnull[Anum_event_leaf_hash - 1]);
@@ -166,13 +169,12 @@ verify_event(Verifier *v, Where *w, const Datum *values, const bool *isnull,
 	if (stored)
 		memcpy(leaf, stored, AUDIT_HASH_LEN);
 
-	if (isnull[Anum_event_format_version - 1] ||
-		DatumGetInt16(values[Anum_event_format_version - 1]) != AUDIT_FORMAT_VERSION)
+	if (audit_event_format(values, isnull, natts) == 0)
 	{
 		report(v, w, "event altered", "unknown format version");
 		return;
 	}
-	audit_event_leaf_hash(values, isnull, computed);
+	audit_event_leaf_hash(values, isnull, natts, computed);
 	if (stored == NULL)
 	{
 		report(v, w, "event altered", "leaf hash is missing or malformed");
@@ -206,7 +208,7 @@ verify_txn_events(Verifier *v, Where *w, const TxnEntry *txn)
 	{
 		CHECK_FOR_INTERRUPTS();
 		slot_getallattrs(v->event_slot);
-		verify_event(v, w, v->event_slot->tts_values, v->event_slot->tts_isnull, leaf);
+		verify_event(v, w, v->event_slot, leaf);
 		merkle_frontier_append(&tree, leaf);
 		found++;
 	}
@@ -547,7 +549,7 @@ verify_orphan(Verifier *v, TupleTableSlot *slot, uint64 txid)
 	MemoryContext old = MemoryContextSwitchTo(v->txn_cxt);
 
 	slot_getallattrs(slot);
-	verify_event(v, &w, slot->tts_values, slot->tts_isnull, leaf);
+	verify_event(v, &w, slot, leaf);
 	report(v, &w, "event inserted",
 		   "its transaction has no digest: the event was added, or the transaction's digest removed");
 	MemoryContextSwitchTo(old);

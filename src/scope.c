@@ -1,0 +1,127 @@
+/*-------------------------------------------------------------------------
+ *
+ * scope.c
+ *	  Where in the statement tree the session is.
+ *
+ * The nesting level counts the executor runs and utility statements the
+ * current one is inside, as pg_stat_statements counts them: a statement
+ * typed by the client is at level 0, one run by a function it called at
+ * level 1, and so on.  The capture hooks raise it around the work they pass
+ * on and restore it on the way out, also when an error unwinds them.
+ *
+ * All events of one top-level statement share a statement id: the event id
+ * of the first event recorded for it (nested statements finish, and are
+ * recorded, before the statement that ran them).  It is forgotten when the
+ * next top-level statement starts.
+ *
+ * audit_ext's own queries (an event trigger's look-up of the objects a DDL
+ * statement touched) are not audit events: the code that runs them marks
+ * the span, and the capture hooks record nothing inside it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+
+#include "scope.h"
+
+static int	nesting_level = 0;
+static int64 statement_id = 0;
+static int	internal_depth = 0;
+static bool setting_changed = false;
+
+int
+audit_scope_level(void)
+{
+	return nesting_level;
+}
+
+/* Going one level down; returns nothing, the caller saved the level. */
+void
+audit_scope_enter(void)
+{
+	nesting_level++;
+}
+
+/* Back to the level saved before audit_scope_enter(), error or not. */
+void
+audit_scope_leave(int saved_level)
+{
+	nesting_level = saved_level;
+}
+
+/* A statement starts: if it is a top-level one, its events get a new id. */
+void
+audit_scope_top_start(void)
+{
+	if (nesting_level == 0)
+	{
+		statement_id = 0;
+		internal_depth = 0;
+	}
+}
+
+/* The statement id for an event whose own id is event_id. */
+int64
+audit_scope_statement_id(int64 event_id)
+{
+	if (statement_id == 0)
+		statement_id = event_id;
+	return statement_id;
+}
+
+void
+audit_internal_begin(void)
+{
+	internal_depth++;
+}
+
+void
+audit_internal_end(void)
+{
+	if (internal_depth > 0)
+		internal_depth--;
+}
+
+bool
+audit_in_internal(void)
+{
+	return internal_depth > 0;
+}
+
+/*
+ * A session changed an audit.* setting (SET, set_config()): the statement
+ * that did it is recorded whatever audit.log says.
+ */
+void
+audit_scope_note_setting_change(void)
+{
+	setting_changed = true;
+}
+
+bool
+audit_scope_take_setting_change(void)
+{
+	bool		changed = setting_changed;
+
+	setting_changed = false;
+	return changed;
+}
+
+/* Nothing carries over from an aborted transaction. */
+static void
+scope_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		internal_depth = 0;
+		setting_changed = false;
+	}
+}
+
+void
+audit_scope_init(void)
+{
+	RegisterXactCallback(scope_xact_callback, NULL);
+}
