@@ -18,10 +18,12 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "capture_dml.h"
+#include "capture_executor.h"
+#include "capture_function.h"
 #include "capture_utility.h"
 #include "event.h"
 #include "event_context.h"
+#include "filter.h"
 #include "scope.h"
 #include "seal.h"
 #include "seal_worker.h"
@@ -66,6 +68,7 @@ define_settings(void)
 							PGC_SUSET, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 	audit_context_define_settings();
+	audit_filter_define_settings();
 	MarkGUCPrefixReserved("audit");
 }
 
@@ -88,5 +91,6 @@ _PG_init(void)
 	audit_txn_digest_init();
 	audit_scope_init();
 	audit_capture_utility_init();
-	audit_capture_dml_init();
+	audit_capture_executor_init();
+	audit_capture_function_init();
 }

@@ -140,13 +140,19 @@ name_drop(DropStmt *stmt)
 	{
 		char	   *name = name_drop_object(stmt->removeType, lfirst(lc));
 
-		if (name == NULL)
-			continue;
-		if (buf.len > 0)
-			appendStringInfoString(&buf, ", ");
-		appendStringInfoString(&buf, name);
+		if (name != NULL)
+			append_listed(&buf, name);
 	}
 	return buf.len > 0 ? buf.data : NULL;
+}
+
+/* Add a name to a comma-separated list. */
+static void
+append_listed(StringInfo buf, const char *name)
+{
+	if (buf->len > 0)
+		appendStringInfoString(buf, ", ");
+	appendStringInfoString(buf, name);
 }
 
 /* A list of RangeVars (TRUNCATE), comma-separated. */
@@ -158,11 +164,7 @@ name_relations(List *relations)
 
 	initStringInfo(&buf);
 	foreach(lc, relations)
-	{
-		if (buf.len > 0)
-			appendStringInfoString(&buf, ", ");
-		appendStringInfoString(&buf, qualify_relation(lfirst_node(RangeVar, lc)));
-	}
+		append_listed(&buf, qualify_relation(lfirst_node(RangeVar, lc)));
 	return buf.len > 0 ? buf.data : NULL;
 }
 
@@ -180,6 +182,72 @@ name_index(IndexStmt *stmt)
 		return pstrdup(quote_identifier(stmt->idxname));
 	return pstrdup(quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 											  stmt->idxname));
+}
+
+/* A role as written: its name, or CURRENT_USER and the like. */
+static const char *
+name_rolespec(RoleSpec *spec)
+{
+	switch (spec->roletype)
+	{
+		case ROLESPEC_CSTRING:
+			return quote_identifier(spec->rolename);
+		case ROLESPEC_CURRENT_ROLE:
+			return "CURRENT_ROLE";
+		case ROLESPEC_CURRENT_USER:
+			return "CURRENT_USER";
+		case ROLESPEC_SESSION_USER:
+			return "SESSION_USER";
+		case ROLESPEC_PUBLIC:
+			return "PUBLIC";
+	}
+	return NULL;
+}
+
+/* A list of RoleSpecs (or AccessPrivs naming roles), comma-separated. */
+static char *
+name_roles(List *roles)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, roles)
+	{
+		Node	   *n = lfirst(lc);
+		const char *name = NULL;
+
+		if (IsA(n, RoleSpec))
+			name = name_rolespec((RoleSpec *) n);
+		else if (IsA(n, AccessPriv) && ((AccessPriv *) n)->priv_name)
+			name = quote_identifier(((AccessPriv *) n)->priv_name);
+		if (name != NULL)
+			append_listed(&buf, name);
+	}
+	return buf.len > 0 ? buf.data : NULL;
+}
+
+/* The roles a role statement acts on (ALTER ROLE ALL ... SET: none). */
+static char *
+name_role_statement(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_CreateRoleStmt:
+			return pstrdup(quote_identifier(((CreateRoleStmt *) parsetree)->role));
+		case T_AlterRoleStmt:
+			return pstrdup(name_rolespec(((AlterRoleStmt *) parsetree)->role));
+		case T_AlterRoleSetStmt:
+			if (((AlterRoleSetStmt *) parsetree)->role == NULL)
+				return NULL;
+			return pstrdup(name_rolespec(((AlterRoleSetStmt *) parsetree)->role));
+		case T_DropRoleStmt:
+			return name_roles(((DropRoleStmt *) parsetree)->roles);
+		case T_GrantRoleStmt:
+			return name_roles(((GrantRoleStmt *) parsetree)->granted_roles);
+		default:
+			return NULL;
+	}
 }
 
 /*
@@ -238,10 +306,8 @@ audit_utility_object_before(Node *parsetree)
 		case T_CreateExtensionStmt:
 			obj.name = pstrdup(quote_identifier(((CreateExtensionStmt *) parsetree)->extname));
 			break;
-		case T_CreateRoleStmt:
-			obj.name = pstrdup(quote_identifier(((CreateRoleStmt *) parsetree)->role));
-			break;
 		default:
+			obj.name = name_role_statement(parsetree);
 			break;
 	}
 	return obj;
