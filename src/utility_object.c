@@ -128,6 +128,15 @@ name_drop_object(ObjectType type, Node *object)
 	return NULL;
 }
 
+/* Add a name to a comma-separated list. */
+static void
+append_listed(StringInfo buf, const char *name)
+{
+	if (buf->len > 0)
+		appendStringInfoString(buf, ", ");
+	appendStringInfoString(buf, name);
+}
+
 /* All objects of a DROP, comma-separated. */
 static char *
 name_drop(DropStmt *stmt)
@@ -144,15 +153,6 @@ name_drop(DropStmt *stmt)
 			append_listed(&buf, name);
 	}
 	return buf.len > 0 ? buf.data : NULL;
-}
-
-/* Add a name to a comma-separated list. */
-static void
-append_listed(StringInfo buf, const char *name)
-{
-	if (buf->len > 0)
-		appendStringInfoString(buf, ", ");
-	appendStringInfoString(buf, name);
 }
 
 /* A list of RangeVars (TRUNCATE), comma-separated. */
