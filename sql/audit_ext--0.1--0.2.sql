@@ -66,3 +66,38 @@ COMMENT ON FUNCTION audit.set_context(text, jsonb, boolean) IS
 GRANT USAGE ON SCHEMA audit TO PUBLIC;
 REVOKE ALL ON FUNCTION audit.set_context(text, jsonb, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION audit.set_context(text, jsonb, boolean) TO PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- DDL objects (src/ddl_objects.c).  Two event triggers name the objects of
+-- each DDL statement, with their identities, and every object it dropped
+-- (CASCADE included); the statement's event carries them in its objects
+-- column.  ENABLE ALWAYS: they fire under session_replication_role =
+-- replica too, as the capture hooks do.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION audit._ddl_command_end()
+	RETURNS event_trigger
+	AS 'MODULE_PATHNAME', 'audit_ddl_command_end'
+	LANGUAGE C;
+COMMENT ON FUNCTION audit._ddl_command_end() IS
+	'Event trigger (ddl_command_end): collects the objects of the current DDL statement for its audit event';
+REVOKE ALL ON FUNCTION audit._ddl_command_end() FROM PUBLIC;
+
+CREATE FUNCTION audit._sql_drop()
+	RETURNS event_trigger
+	AS 'MODULE_PATHNAME', 'audit_sql_drop'
+	LANGUAGE C;
+COMMENT ON FUNCTION audit._sql_drop() IS
+	'Event trigger (sql_drop): collects the objects the current statement dropped for its audit event';
+REVOKE ALL ON FUNCTION audit._sql_drop() FROM PUBLIC;
+
+CREATE EVENT TRIGGER audit_ext_ddl_command_end ON ddl_command_end
+	EXECUTE FUNCTION audit._ddl_command_end();
+ALTER EVENT TRIGGER audit_ext_ddl_command_end ENABLE ALWAYS;
+COMMENT ON EVENT TRIGGER audit_ext_ddl_command_end IS
+	'audit_ext: names the objects of each DDL statement in audit.event.objects';
+
+CREATE EVENT TRIGGER audit_ext_sql_drop ON sql_drop
+	EXECUTE FUNCTION audit._sql_drop();
+ALTER EVENT TRIGGER audit_ext_sql_drop ENABLE ALWAYS;
+COMMENT ON EVENT TRIGGER audit_ext_sql_drop IS
+	'audit_ext: names every object a statement dropped (CASCADE included) in audit.event.objects';

@@ -25,6 +25,7 @@
 
 #include "capture_utility.h"
 #include "classify.h"
+#include "ddl_objects.h"
 #include "event.h"
 #include "filter.h"
 #include "scope.h"
@@ -118,6 +119,7 @@ audit_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	bool		candidate;
 	AuditEvent	event = {0};
 	UtilityObject object = {NULL, NULL};
+	int			objects_token;
 
 	audit_scope_top_start();
 	candidate = (cls != AUDIT_CLASS_NONE || forced) &&
@@ -127,8 +129,11 @@ audit_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		object = audit_utility_object_before(parsetree);
 
 	audit_utility_release_database(parsetree, context);
+	/* What event triggers see of its objects (ddl_objects.c). */
+	objects_token = audit_ddl_objects_push();
 	utility_run(pstmt, queryString, readOnlyTree, context, params, queryEnv,
 				dest, qc);
+	event.objects = audit_ddl_objects_pop(objects_token);
 	audit_utility_wake_launcher(parsetree);
 
 	forced = audit_scope_take_setting_change() || forced;
