@@ -58,7 +58,7 @@ function_record(Oid funcid)
 	event.class_name = audit_class_name(AUDIT_CLASS_FUNCTION);
 	event.command = "EXECUTE FUNCTION";
 	event.object_name = format_procedure_qualified(funcid);
-	event.statement = debug_query_string;
+	event.statement = audit_statement_text(debug_query_string, -1, 0);
 	audit_event_record(&event);
 }
 

@@ -66,6 +66,24 @@ audit_can_record(void)
 }
 
 /*
+ * A palloc'd copy of the len bytes at start, capped at max_bytes (0: no
+ * cap) on a character boundary, with a marker saying how long it was;
+ * "what" names it in the marker.  Only what is kept is copied, so a 100 MB
+ * statement costs no 100 MB copy.
+ */
+static char *
+cap_span(const char *start, size_t len, int max_bytes, const char *what)
+{
+	int			keep;
+
+	if (max_bytes <= 0 || len <= (size_t) max_bytes)
+		return pnstrdup(start, len);
+	keep = pg_mbcliplen(start, max_bytes, max_bytes);
+	return psprintf("%.*s... [audit_ext: %s truncated, %zu bytes in all]",
+					keep, start, what, len);
+}
+
+/*
  * The text of one statement out of a source string that may hold several,
  * as located by the parser; the whole string when the location is unknown.
  */
@@ -94,27 +112,22 @@ audit_statement_text(const char *source, int location, int len)
 	while (len > 0 && (scanner_isspace(source[location + len - 1]) ||
 					   source[location + len - 1] == ';'))
 		len--;
-	return pnstrdup(source + location, len);
+	return cap_span(source + location, len, audit_statement_max_bytes,
+					"statement");
 }
 
-/*
- * text, capped at max_bytes (0: no cap) on a character boundary, with a
- * marker saying how long it was; "what" names it in the marker.
- */
+/* text capped as cap_span() does; text itself when short enough. */
 char *
 audit_cap_text(const char *text, int max_bytes, const char *what)
 {
 	size_t		len;
-	int			keep;
 
 	if (text == NULL)
 		return NULL;
 	len = strlen(text);
 	if (max_bytes <= 0 || len <= (size_t) max_bytes)
 		return (char *) text;
-	keep = pg_mbcliplen(text, max_bytes, max_bytes);
-	return psprintf("%.*s... [audit_ext: %s truncated, %zu bytes in all]",
-					keep, text, what, len);
+	return cap_span(text, len, max_bytes, what);
 }
 
 static Datum
@@ -158,9 +171,9 @@ event_fill_what(Datum *values, bool *isnull, const AuditEvent *event)
 	audit_set_text(values, isnull, Anum_event_class, event->class_name);
 	audit_set_text(values, isnull, Anum_event_command, event->command);
 	audit_set_text(values, isnull, Anum_event_object_name, event->object_name);
+	/* Capped by whoever took it (audit_statement_text, the event queue). */
 	audit_set_text(values, isnull, Anum_event_statement,
-				   audit_cap_text(audit_redact(event->statement),
-								  audit_statement_max_bytes, "statement"));
+				   audit_redact(event->statement));
 	if (event->has_rows)
 		audit_set(values, isnull, Anum_event_rows_affected,
 				  Int64GetDatum(event->rows_affected));
@@ -171,8 +184,7 @@ event_fill_what(Datum *values, bool *isnull, const AuditEvent *event)
 		audit_set(values, isnull, Anum_event_objects, json_datum(event->objects));
 	audit_set_text(values, isnull, Anum_event_sqlstate, event->sqlstate);
 	audit_set_text(values, isnull, Anum_event_message,
-				   audit_cap_text(audit_redact(event->message),
-								  audit_statement_max_bytes, "message"));
+				   audit_redact(event->message));
 	if (event->detail != NULL)
 		audit_set(values, isnull, Anum_event_detail, json_datum(event->detail));
 }
