@@ -16,7 +16,9 @@ SELECT columns_are('audit', 'events', ARRAY[
 	'event_id', 'txid', 'occurred_at', 'kind', 'command', 'object_name',
 	'session_role', 'effective_role', 'client_addr', 'client_port',
 	'application_name', 'backend_pid', 'database', 'statement',
-	'rows_affected', 'format_version', 'leaf_hash', 'block_id']);
+	'rows_affected', 'format_version', 'leaf_hash', 'block_id',
+	'class', 'statement_id', 'nesting_level', 'app_user', 'context',
+	'parameters', 'objects', 'sqlstate', 'message', 'detail']);
 SELECT col_type_is('audit', 'events', 'txid', 'xid8', 'txid is xid8');
 SELECT col_type_is('audit', 'events', 'client_addr', 'inet', 'client_addr is inet');
 SELECT col_type_is('audit', 'events', 'occurred_at', 'timestamp with time zone', 'occurred_at is timestamp with time zone');
@@ -47,7 +49,8 @@ SELECT table_privs_are('audit', 'events', 'audit_reader', ARRAY['SELECT']);
 SELECT table_privs_are('audit', 'event', 'audit_reader', ARRAY[]::text[]);
 SELECT table_privs_are('audit', 'events', 'public', ARRAY[]::text[]);
 SELECT table_privs_are('audit', 'event', 'public', ARRAY[]::text[]);
-SELECT schema_privs_are('audit', 'public', ARRAY[]::text[]);
+-- USAGE only, for audit.set_context(); every object in it is closed.
+SELECT schema_privs_are('audit', 'public', ARRAY['USAGE']);
 SELECT function_privs_are('audit', 'verify', ARRAY['bigint', 'bigint'], 'audit_reader', ARRAY['EXECUTE']);
 SELECT function_privs_are('audit', 'verify', ARRAY['bigint', 'bigint'], 'public', ARRAY[]::text[]);
 SELECT function_privs_are('audit', 'verify', ARRAY['jsonb'], 'audit_reader', ARRAY['EXECUTE']);
@@ -96,9 +99,9 @@ SELECT is(
 	  WHERE txid = pg_current_xact_id() AND command = 'DELETE'),
 	'DELETE FROM tap_orders WHERE id = 1', 'statement holds the SQL text');
 SELECT ok(
-	(SELECT bool_and(event_id > 0 AND octet_length(leaf_hash) = 32 AND format_version = 1)
+	(SELECT bool_and(event_id > 0 AND octet_length(leaf_hash) = 32 AND format_version = 2)
 	   FROM audit.events WHERE txid = pg_current_xact_id()),
-	'events have ids, 32-byte leaf hashes and format version 1');
+	'events have ids, 32-byte leaf hashes and format version 2');
 SELECT is(
 	(SELECT count(*) FROM audit.transactions WHERE txid = pg_current_xact_id()),
 	0::bigint, 'the transaction digest is written at commit, not before');
