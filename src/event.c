@@ -191,10 +191,11 @@ event_fill_what(Datum *values, bool *isnull, const AuditEvent *event)
 
 /*
  * Build the row for an event with the given context, hash it, and insert
- * it in the current transaction.
+ * it in the current transaction.  Its statement id: ctx's if set, else
+ * that of the session's current statement (in_scope), else its own id.
  */
-void
-audit_event_record_as(const AuditEvent *event, const AuditContext *ctx)
+static void
+event_write(const AuditEvent *event, const AuditContext *ctx, bool in_scope)
 {
 	Datum		values[Natts_event];
 	bool		isnull[Natts_event];
@@ -222,7 +223,8 @@ audit_event_record_as(const AuditEvent *event, const AuditContext *ctx)
 	audit_set(values, isnull, Anum_event_event_id, Int64GetDatum(event_id));
 	audit_set(values, isnull, Anum_event_statement_id,
 			  Int64GetDatum(ctx->statement_id != 0 ? ctx->statement_id :
-							audit_scope_statement_id(event_id)));
+							in_scope ? audit_scope_statement_id(event_id) :
+							event_id));
 	audit_set(values, isnull, Anum_event_format_version, Int16GetDatum(version));
 	audit_set(values, isnull, Anum_event_txid,
 			  FullTransactionIdGetDatum(GetTopFullTransactionId()));
@@ -261,5 +263,16 @@ audit_event_record(const AuditEvent *event)
 	audit_context_capture(&ctx);
 	ctx.nesting_level = audit_scope_level();
 	MemoryContextSwitchTo(oldcxt);
-	audit_event_record_as(event, &ctx);
+	event_write(event, &ctx, true);
+}
+
+/*
+ * Record an event that happened elsewhere (another session: the event
+ * queue), with its own context; with no statement id in ctx, the event's
+ * own id is its statement id.
+ */
+void
+audit_event_record_as(const AuditEvent *event, const AuditContext *ctx)
+{
+	event_write(event, ctx, false);
 }

@@ -47,7 +47,7 @@ typedef struct AuditContext
 	const char *database;
 	const char *app_user;		/* audit.app_user, or NULL when empty */
 	const char *context;		/* audit.context (JSON object text), or NULL */
-	int64		statement_id;	/* 0: allocate from this session's scope */
+	int64		statement_id;	/* 0: see audit_event_record[_as]() */
 	int32		nesting_level;	/* -1: none */
 } AuditContext;
 
