@@ -299,15 +299,61 @@ spi_bool(uint64 row, int attnum)
 	return !isnull && DatumGetBool(d);
 }
 
-/* Run a read-only query of audit_ext's own; at most limit rows (0: all). */
-static void
-spi_run(const char *sql, long limit)
+/* Column attnum of an SPI result row as a pg_ddl_command, or NULL. */
+static const CollectedCommand *
+spi_command(uint64 row, int attnum)
 {
-	int			rc = SPI_execute(sql, true, limit);
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
+								  attnum, &isnull);
 
+	return isnull ? NULL : (const CollectedCommand *) DatumGetPointer(d);
+}
+
+/* audit_ext's queries of the event trigger functions, planned once. */
+typedef enum DdlQuery
+{
+	QUERY_COMMANDS,
+	QUERY_DROPPED,
+	QUERY_DROPPED_COUNT,
+	QUERY_COUNT
+} DdlQuery;
+
+static const char *const query_text[QUERY_COUNT] = {
+	[QUERY_COMMANDS] =
+	"SELECT command_tag, object_type, schema_name, object_identity,"
+	" in_extension, command"
+	" FROM pg_catalog.pg_event_trigger_ddl_commands()",
+	[QUERY_DROPPED] =
+	"SELECT object_type, schema_name, object_identity,"
+	" original, normal, is_temporary"
+	" FROM pg_catalog.pg_event_trigger_dropped_objects()",
+	[QUERY_DROPPED_COUNT] =
+	"SELECT pg_catalog.count(*)"
+	" FROM pg_catalog.pg_event_trigger_dropped_objects()",
+};
+
+static SPIPlanPtr query_plan[QUERY_COUNT];
+
+/* Run one of our queries (read-only); at most limit rows (0: all). */
+static void
+spi_run(DdlQuery query, long limit)
+{
+	int			rc;
+
+	if (query_plan[query] == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(query_text[query], 0, NULL);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+				 query_text[query], SPI_result_code_string(SPI_result));
+		query_plan[query] = plan;
+	}
+	rc = SPI_execute_plan(query_plan[query], NULL, NULL, true, limit);
 	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed for \"%s\": %s",
-			 sql, SPI_result_code_string(rc));
+		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s",
+			 query_text[query], SPI_result_code_string(rc));
 }
 
 /* The catalog holding the objects a GRANT or REVOKE of this kind names. */
@@ -394,20 +440,14 @@ collect_commands(int token)
 {
 	StringInfoData element;
 
-	spi_run("SELECT command_tag, object_type, schema_name, object_identity,"
-			" in_extension, command"
-			" FROM pg_catalog.pg_event_trigger_ddl_commands()", 0);
+	spi_run(QUERY_COMMANDS, 0);
 	initStringInfo(&element);
 	for (uint64 row = 0; row < SPI_processed; row++)
 	{
 		char	   *command = spi_text(row, 1);
-		bool		isnull;
-		CollectedCommand *cmd;
+		const CollectedCommand *cmd = spi_command(row, 6);
 
-		cmd = (CollectedCommand *) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[row],
-																 SPI_tuptable->tupdesc,
-																 6, &isnull));
-		if (!isnull && cmd->type == SCT_Grant)
+		if (cmd != NULL && cmd->type == SCT_Grant)
 		{
 			collect_grant(token, command, cmd, &element);
 			continue;
@@ -429,9 +469,7 @@ collect_dropped(int token)
 	int			room = frame_room(token);
 
 	/* Fetch one row more than fits: if it comes, count them all. */
-	spi_run("SELECT object_type, schema_name, object_identity,"
-			" original, normal, is_temporary"
-			" FROM pg_catalog.pg_event_trigger_dropped_objects()", room + 1);
+	spi_run(QUERY_DROPPED, room + 1);
 	initStringInfo(&element);
 	for (uint64 row = 0; row < SPI_processed && row < (uint64) room; row++)
 	{
@@ -449,8 +487,7 @@ collect_dropped(int token)
 		bool		isnull;
 		int64		total;
 
-		spi_run("SELECT pg_catalog.count(*)"
-				" FROM pg_catalog.pg_event_trigger_dropped_objects()", 0);
+		spi_run(QUERY_DROPPED_COUNT, 0);
 		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 											SPI_tuptable->tupdesc, 1, &isnull));
 		frame_add_truncated(token, total - room);
