@@ -13,9 +13,11 @@
  * understood as the parser understands them; a password in a comment or
  * inside another string is not a password to the server and is left.
  *
- * Text that the scanner cannot read (an unterminated string in a statement
- * that failed with a syntax error) is redacted wholesale from the first
- * PASSWORD on: too much is better than a leak.
+ * Text that the scanner cannot read to its end (an unterminated string or
+ * comment: a statement that failed with a syntax error, or one cut to
+ * audit.statement_max_bytes) keeps what was redacted up to the point where
+ * scanning stopped, and is redacted wholesale from the first PASSWORD after
+ * it: too much is better than a leak.
  *
  *-------------------------------------------------------------------------
  */
@@ -48,16 +50,16 @@ find_password_word(const char *text)
 
 /*
  * Scan text; append it to out with every string constant that directly
- * follows the key word PASSWORD replaced.  May throw on malformed text.
+ * follows the key word PASSWORD replaced.  *copied tells how much of text
+ * is in out so far.  May throw on malformed text.
  */
 static void
-redact_scan(const char *text, StringInfo out)
+redact_scan(const char *text, StringInfo out, volatile int *copied)
 {
 	core_yyscan_t yyscanner;
 	core_yy_extra_type yyextra;
 	core_YYSTYPE yylval;
 	YYLTYPE		yylloc;
-	int			copied = 0;
 	bool		after_password = false;
 
 	yyscanner = scanner_init(text, &yyextra, &ScanKeywords, ScanKeywordTokens);
@@ -72,14 +74,15 @@ redact_scan(const char *text, StringInfo out)
 		{
 			int			len = strlen(yyextra.scanbuf + yylloc);
 
-			appendBinaryStringInfo(out, text + copied, yylloc - copied);
+			appendBinaryStringInfo(out, text + *copied, yylloc - *copied);
 			appendStringInfoString(out, AUDIT_REDACTED);
-			copied = yylloc + len;
+			*copied = yylloc + len;
 		}
 		after_password = (tok == PASSWORD);
 	}
 	scanner_finish(yyscanner);
-	appendStringInfoString(out, text + copied);
+	appendStringInfoString(out, text + *copied);
+	*copied = strlen(text);
 }
 
 /*
@@ -89,26 +92,34 @@ redact_scan(const char *text, StringInfo out)
 const char *
 audit_redact(const char *text)
 {
-	const char *word;
 	StringInfoData out;
 	MemoryContext cxt = CurrentMemoryContext;
+	volatile int copied = 0;
 
-	if (text == NULL || (word = find_password_word(text)) == NULL)
+	if (text == NULL || find_password_word(text) == NULL)
 		return text;
 
 	initStringInfo(&out);
 	PG_TRY();
 	{
-		redact_scan(text, &out);
+		redact_scan(text, &out, &copied);
 	}
 	PG_CATCH();
 	{
+		const char *rest = text + copied;
+		const char *word = find_password_word(rest);
+
 		/* Only the scanner's palloc'd state is lost; nothing to undo. */
 		MemoryContextSwitchTo(cxt);
 		FlushErrorState();
-		resetStringInfo(&out);
-		appendBinaryStringInfo(&out, text, word - text);
-		appendStringInfoString(&out, "password [redacted: unreadable text]");
+		/* What was scanned is redacted; from an unread PASSWORD on, all is. */
+		if (word == NULL)
+			appendStringInfoString(&out, rest);
+		else
+		{
+			appendBinaryStringInfo(&out, rest, word - rest);
+			appendStringInfoString(&out, "password [redacted: unreadable text]");
+		}
 	}
 	PG_END_TRY();
 	return out.data;
