@@ -74,6 +74,25 @@ context_load_client(void)
 	client_port = pg_strtoint32(serv);
 }
 
+/*
+ * The database's name, looked up once: a database cannot be renamed while
+ * anyone is connected to it.
+ */
+static const char *
+context_database_name(void)
+{
+	static char *name = NULL;
+
+	if (name == NULL && OidIsValid(MyDatabaseId))
+	{
+		char	   *found = get_database_name(MyDatabaseId);
+
+		if (found != NULL)
+			name = MemoryContextStrdup(TopMemoryContext, found);
+	}
+	return name;
+}
+
 /* NULL for an empty setting: no application user or context was given. */
 static const char *
 nonempty(const char *s)
@@ -98,7 +117,7 @@ audit_context_capture(AuditContext *ctx)
 	ctx->client_port = client_port;
 	ctx->application_name = application_name;
 	ctx->backend_pid = MyProcPid;
-	ctx->database = get_database_name(MyDatabaseId);
+	ctx->database = context_database_name();
 	ctx->app_user = nonempty(audit_app_user);
 	ctx->context = nonempty(audit_app_context);
 	ctx->statement_id = 0;
