@@ -32,8 +32,12 @@
 #define AV_KEY_ID_LEN		16	/* hex characters */
 #define AV_KEY_ID_MAX		64	/* longer stored key ids are kept cut */
 
-/* Event fields of format version 1, in encoding order (docs/FORMAT.md). */
-#define AV_EVENT_FIELDS		15
+/*
+ * Event fields, in encoding order (docs/FORMAT.md): each format version
+ * encodes the first n of them, 15 for version 1, all 25 for version 2.
+ */
+#define AV_EVENT_FIELDS		25
+#define AV_EVENT_FORMAT_MAX	2	/* the newest event format version known */
 
 /* A stored hash; !ok when it is NULL or not 32 bytes, as the server sees it. */
 typedef struct AvHash
@@ -47,7 +51,7 @@ typedef struct AvField
 {
 	bool		isnull;
 	int64		i;				/* integer, xid8 (as its bits), timestamp */
-	const char *s;				/* text, inet: not NUL-terminated */
+	const char *s;				/* text, inet, JSON text: not NUL-terminated */
 	size_t		len;
 } AvField;
 
@@ -64,7 +68,8 @@ typedef struct AvEvent
 typedef enum AvEventStatus
 {
 	AV_EVENT_OK,
-	AV_EVENT_UNKNOWN_VERSION,	/* not format version 1 */
+	AV_EVENT_UNKNOWN_VERSION,	/* not a format version this tool knows */
+	AV_EVENT_UNHASHED_VALUES,	/* fields its version does not encode hold values */
 	AV_EVENT_NO_LEAF,			/* leaf hash missing or not 32 bytes */
 	AV_EVENT_MISMATCH			/* stored and computed leaf hashes differ */
 } AvEventStatus;
@@ -141,8 +146,11 @@ extern void av_summary_failed(const char *what);
 extern void av_flush_output(void);
 
 /* av_event.c */
+extern int	av_event_field_count(int64 version);
+extern int	av_event_field_since(int field);
 extern void av_event_init(AvEvent *ev);
-extern void av_event_leaf(const AvEvent *ev, uint8 out[AUDIT_HASH_LEN]);
+extern AvEventStatus av_event_leaf(const AvEvent *ev, uint8 out[AUDIT_HASH_LEN]);
+extern const char *av_event_status_detail(AvEventStatus status);
 extern void av_event_check(const AvEvent *ev, AvEventRec *rec);
 extern void av_event_rec_leaf(const AvEventRec *rec, uint8 out[AUDIT_HASH_LEN]);
 

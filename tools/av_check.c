@@ -114,13 +114,12 @@ check_event(Walk *w, AvWhere *where, const AvEventRec *ev,
 {
 	where->event_id = ev->event_id;
 	w->events++;
-	if (ev->status == AV_EVENT_UNKNOWN_VERSION)
-		av_problem(where, "event altered", "unknown format version");
-	else if (ev->status == AV_EVENT_NO_LEAF)
-		av_problem(where, "event altered", "leaf hash is missing or malformed");
-	else if (ev->status == AV_EVENT_MISMATCH)
+	if (ev->status == AV_EVENT_MISMATCH)
 		problem_hashes(where, "event altered", "stored leaf hash %s, computed %s",
 					   ev->stored, ev->computed);
+	else if (ev->status != AV_EVENT_OK)
+		av_problem(where, "event altered", "%s",
+				   av_event_status_detail((AvEventStatus) ev->status));
 	av_event_rec_leaf(ev, leaf);
 }
 

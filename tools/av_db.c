@@ -10,7 +10,12 @@
  * than a small one.  Values are fetched as text in forms that depend on no
  * setting: timestamps as microseconds since 2000-01-01, bytea as hex, inet
  * through its output function (the bare column, not ::text, which adds
- * /32), text in the database encoding (client_encoding is set to it).
+ * /32), jsonb through its output function too (its canonical text, what
+ * FORMAT.md hashes), text in the database encoding (client_encoding is set
+ * to it).
+ *
+ * A database whose extension is not updated yet has the event table of
+ * 0.1, without the columns of format version 2: they are read as NULL.
  *
  * A superuser (or any role that may read the base tables) reads audit.event,
  * audit.txn and audit.block, which also show tree_frontier; audit_reader
@@ -52,7 +57,10 @@ const AvColumn av_txn_cols[AV_TXN_NCOLS] = {
 	{"digest", "digest", AV_COL_HEX}
 };
 
-/* The 15 encoded fields in encoding order (FORMAT.md), then two more. */
+/*
+ * The encoded fields in encoding order (FORMAT.md): those of format version
+ * 1, then those version 2 added; then two more.
+ */
 const AvColumn av_event_cols[AV_EV_NCOLS] = {
 	{"event_id", "event_id", AV_COL_INT},
 	{"txid", "txid", AV_COL_INT},
@@ -69,6 +77,16 @@ const AvColumn av_event_cols[AV_EV_NCOLS] = {
 	{"database", "database", AV_COL_TEXT},
 	{"statement", "statement", AV_COL_TEXT},
 	{"rows_affected", "rows_affected", AV_COL_INT},
+	{"class", "class", AV_COL_TEXT},
+	{"statement_id", "statement_id", AV_COL_INT},
+	{"nesting_level", "nesting_level", AV_COL_INT},
+	{"app_user", "app_user", AV_COL_TEXT},
+	{"context", "context", AV_COL_JSON},
+	{"parameters", "parameters", AV_COL_JSON},
+	{"objects", "objects", AV_COL_JSON},
+	{"sqlstate", "sqlstate", AV_COL_TEXT},
+	{"message", "message", AV_COL_TEXT},
+	{"detail", "detail", AV_COL_JSON},
 	{"format_version", "format_version", AV_COL_INT},
 	{"leaf_hash", "leaf_hash", AV_COL_HEX}
 };
@@ -132,6 +150,54 @@ av_db_connect(AvDb *db, const char *conninfo)
 	db_exec(db, "SET idle_in_transaction_session_timeout = 0");
 }
 
+/*
+ * The newest event format version whose columns the event relation has:
+ * the columns each version added, all or none of them.  A database whose
+ * extension is not updated yet has 0.1's layout, that of format 1.
+ */
+static int
+event_layout_format(AvDb *db)
+{
+	int			format = 1;
+
+	for (int v = 2; v <= AV_EVENT_FORMAT_MAX; v++)
+	{
+		char	   *names = av_strdup("");
+		int			expected = 0;
+		char	   *sql;
+		PGresult   *res;
+		int			found;
+
+		for (int i = 0; i < AV_EVENT_FIELDS; i++)
+		{
+			char	   *next;
+
+			if (av_event_field_since(i) != v)
+				continue;
+			next = av_psprintf("%s%s'%s'", names, expected++ > 0 ? ", " : "",
+							   av_event_cols[i].name);
+			free(names);
+			names = next;
+		}
+		sql = av_psprintf("SELECT count(*) FROM pg_catalog.pg_attribute"
+						  " WHERE attrelid = '%s'::pg_catalog.regclass AND attnum > 0"
+						  " AND NOT attisdropped AND attname IN (%s)",
+						  db->event_rel, names);
+		res = av_db_query(db, sql);
+		found = atoi(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		free(sql);
+		free(names);
+		if (found == 0)
+			break;
+		if (found != expected)
+			av_fatal("%s has %d of the %d columns event format version %d added",
+					 db->event_rel, found, expected, v);
+		format = v;
+	}
+	return format;
+}
+
 /* One snapshot for everything; and which relations this role may read. */
 void
 av_db_begin(AvDb *db)
@@ -152,6 +218,7 @@ av_db_begin(AvDb *db)
 	db->event_rel = db->base_tables ? "audit.event" : "audit.events";
 	db->txn_rel = db->base_tables ? "audit.txn" : "audit.transactions";
 	db->block_rel = db->base_tables ? "audit.block" : "audit.blocks";
+	db->event_format = event_layout_format(db);
 }
 
 /* The trail's chain id (audit.chain, readable by audit_reader). */
@@ -200,9 +267,13 @@ av_db_finish(AvDb *db)
 	memset(db, 0, sizeof(*db));
 }
 
-/* "alias.col" or its microseconds, or its hex, for a select list. */
+/*
+ * "alias.col" or its microseconds, or its hex, for a select list; NULL for
+ * the columns from null_from up to null_to, which the relation lacks.
+ */
 static char *
-select_list(const AvColumn *cols, int n, const char *alias)
+select_list(const AvColumn *cols, int n, const char *alias, int null_from,
+			int null_to)
 {
 	char	   *out = av_strdup("");
 
@@ -212,7 +283,9 @@ select_list(const AvColumn *cols, int n, const char *alias)
 		char	   *expr;
 		char	   *next;
 
-		if (cols[i].kind == AV_COL_TIME)
+		if (i >= null_from && i < null_to)
+			expr = av_strdup("NULL");
+		else if (cols[i].kind == AV_COL_TIME)
 			expr = av_psprintf(SQL_MICROSECONDS("%s"), col, col, col);
 		else if (cols[i].kind == AV_COL_HEX)
 			expr = av_psprintf("encode(%s, 'hex')", col);
@@ -227,15 +300,27 @@ select_list(const AvColumn *cols, int n, const char *alias)
 	return out;
 }
 
+/* before, the columns (NULL for those in [null_from, null_to)), after. */
 static char *
-sql_with_list(const char *fmt_before, const AvColumn *cols, int n,
-			  const char *alias, const char *after)
+sql_with_list(const char *before, const AvColumn *cols, int n,
+			  const char *alias, const char *after, int null_from, int null_to)
 {
-	char	   *list = select_list(cols, n, alias);
-	char	   *sql = av_psprintf("%s%s%s", fmt_before, list, after);
+	char	   *list = select_list(cols, n, alias, null_from, null_to);
+	char	   *sql = av_psprintf("%s%s%s", before, list, after);
 
 	free(list);
 	return sql;
+}
+
+/*
+ * before, the event columns (alias e; NULL for those of format versions
+ * newer than the relation's layout), then after.
+ */
+static char *
+sql_with_events(const AvDb *db, const char *before, const char *after)
+{
+	return sql_with_list(before, av_event_cols, AV_EV_NCOLS, "e", after,
+						 av_event_field_count(db->event_format), AV_EVENT_FIELDS);
 }
 
 /* Blocks in id order; with tree_frontier when the base table is read. */
@@ -245,7 +330,7 @@ av_sql_blocks(const AvDb *db)
 	char	   *from = av_psprintf(" FROM %s b ORDER BY b.block_id", db->block_rel);
 	char	   *sql = sql_with_list("SELECT ", av_block_cols,
 									db->base_tables ? AV_BLOCK_FRONTIER + 1 : AV_BLOCK_NCOLS,
-									"b", from);
+									"b", from, 0, 0);
 
 	free(from);
 	return sql;
@@ -255,7 +340,7 @@ char *
 av_sql_txns(const AvDb *db)
 {
 	char	   *from = av_psprintf(" FROM %s t ORDER BY t.position", db->txn_rel);
-	char	   *sql = sql_with_list("SELECT ", av_txn_cols, AV_TXN_NCOLS, "t", from);
+	char	   *sql = sql_with_list("SELECT ", av_txn_cols, AV_TXN_NCOLS, "t", from, 0, 0);
 
 	free(from);
 	return sql;
@@ -268,8 +353,7 @@ av_sql_events_by_position(const AvDb *db)
 	char	   *from = av_psprintf(" FROM %s t JOIN %s e ON e.txid = t.txid"
 								   " ORDER BY t.position, e.event_id",
 								   db->txn_rel, db->event_rel);
-	char	   *sql = sql_with_list("SELECT t.position, ", av_event_cols,
-									AV_EV_NCOLS, "e", from);
+	char	   *sql = sql_with_events(db, "SELECT t.position, ", from);
 
 	free(from);
 	return sql;
@@ -283,8 +367,7 @@ av_sql_orphan_events(const AvDb *db)
 								   " (SELECT FROM %s t WHERE t.txid = e.txid)"
 								   " ORDER BY e.txid, e.event_id",
 								   db->event_rel, db->txn_rel);
-	char	   *sql = sql_with_list("SELECT NULL::bigint, ", av_event_cols,
-									AV_EV_NCOLS, "e", from);
+	char	   *sql = sql_with_events(db, "SELECT NULL::bigint, ", from);
 
 	free(from);
 	return sql;
@@ -295,7 +378,7 @@ char *
 av_sql_events_by_id(const AvDb *db)
 {
 	char	   *from = av_psprintf(" FROM %s e ORDER BY e.event_id", db->event_rel);
-	char	   *sql = sql_with_list("SELECT ", av_event_cols, AV_EV_NCOLS, "e", from);
+	char	   *sql = sql_with_events(db, "SELECT ", from);
 
 	free(from);
 	return sql;

@@ -21,6 +21,7 @@ typedef struct AvDb
 	const char *event_rel;		/* audit.event or audit.events */
 	const char *txn_rel;		/* audit.txn or audit.transactions */
 	const char *block_rel;		/* audit.block or audit.blocks */
+	int			event_format;	/* newest event format whose columns it has */
 } AvDb;
 
 /* A server-side cursor, read a batch of rows at a time. */
@@ -48,7 +49,7 @@ enum
 	AV_TXN_TXID, AV_TXN_POSITION, AV_TXN_EVENT_COUNT, AV_TXN_COMMITTED_AT,
 	AV_TXN_DIGEST
 };
-/* Events: the 15 encoded fields, then these two. */
+/* Events: the encoded fields of every format version, then these two. */
 #define AV_EV_FORMAT_VERSION	AV_EVENT_FIELDS
 #define AV_EV_LEAF_HASH			(AV_EVENT_FIELDS + 1)
 #define AV_EV_NCOLS				(AV_EVENT_FIELDS + 2)
@@ -62,7 +63,8 @@ typedef enum AvColKind
 	AV_COL_INT,					/* decimal integer */
 	AV_COL_TEXT,				/* text, in the database encoding */
 	AV_COL_TIME,				/* timestamptz as microseconds since 2000 */
-	AV_COL_HEX					/* bytea as hex */
+	AV_COL_HEX,					/* bytea as hex */
+	AV_COL_JSON					/* jsonb as its text (jsonb_out), a string */
 } AvColKind;
 
 typedef struct AvColumn
@@ -71,6 +73,13 @@ typedef struct AvColumn
 	const char *name;			/* its name in the table */
 	AvColKind	kind;
 } AvColumn;
+
+/* Is a column of this kind read as the bytes of a string (text, JSON)? */
+static inline bool
+av_col_is_string(AvColKind kind)
+{
+	return kind == AV_COL_TEXT || kind == AV_COL_JSON;
+}
 
 extern const AvColumn av_block_cols[AV_BLOCK_FRONTIER + 1];
 extern const AvColumn av_txn_cols[AV_TXN_NCOLS];

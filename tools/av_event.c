@@ -2,15 +2,21 @@
  *
  * av_event.c
  *	  audit_verify: the canonical encoding of an event (docs/FORMAT.md,
- *	  format version 1), its leaf hash, and checking it against the stored
- *	  leaf hash.
+ *	  format versions 1 and 2), its leaf hash, and checking it against the
+ *	  stored leaf hash.
  *
  * Written from FORMAT.md, not from the server's src/event_format.c, on
  * purpose: two implementations that agree on every stored event are the
  * evidence that the specification is complete.
  *
- *	entry	:= version:u8  field_count:u8  field{15}
+ *	entry	:= version:u8  field_count:u8  field{field_count}
  *	field	:= 0x00 | tag:u8  length:u32  value[length]		(big-endian)
+ *
+ * Each event is encoded in its own format version: version 1 encodes the
+ * first 15 fields of the table below, version 2 all 25.  A field that its
+ * version does not encode must be NULL: the extension cannot have written
+ * a value there, and a value that no hash covers is not evidence of
+ * anything.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,11 +27,11 @@
 #define TAG_TEXT		0x02
 #define TAG_TIMESTAMP	0x03
 #define TAG_INET		0x04
+#define TAG_JSON		0x05
 
-#define EVENT_FORMAT_VERSION	1
-
-/* The tag of each field, in encoding order (FORMAT.md's table). */
+/* The tag of each field, in encoding order (FORMAT.md's tables). */
 static const uint8 field_tags[AV_EVENT_FIELDS] = {
+	/* format version 1 */
 	TAG_INTEGER,				/* event_id */
 	TAG_INTEGER,				/* txid */
 	TAG_TIMESTAMP,				/* occurred_at */
@@ -40,8 +46,22 @@ static const uint8 field_tags[AV_EVENT_FIELDS] = {
 	TAG_INTEGER,				/* backend_pid */
 	TAG_TEXT,					/* database */
 	TAG_TEXT,					/* statement */
-	TAG_INTEGER					/* rows_affected */
+	TAG_INTEGER,				/* rows_affected */
+	/* added by format version 2 */
+	TAG_TEXT,					/* class */
+	TAG_INTEGER,				/* statement_id */
+	TAG_INTEGER,				/* nesting_level */
+	TAG_TEXT,					/* app_user */
+	TAG_JSON,					/* context */
+	TAG_JSON,					/* parameters */
+	TAG_JSON,					/* objects */
+	TAG_TEXT,					/* sqlstate */
+	TAG_TEXT,					/* message */
+	TAG_JSON					/* detail */
 };
+
+/* How many fields each format version encodes (index: the version). */
+static const int version_fields[AV_EVENT_FORMAT_MAX + 1] = {0, 15, 25};
 
 /* A growing byte buffer. */
 typedef struct Buf
@@ -103,6 +123,24 @@ put_field(Buf *b, uint8 tag, const AvField *f)
 	buf_put(b, f->s, f->len);
 }
 
+/* The number of fields format version encodes; 0 for a version not known. */
+int
+av_event_field_count(int64 version)
+{
+	return version >= 1 && version <= AV_EVENT_FORMAT_MAX ?
+		version_fields[version] : 0;
+}
+
+/* The first format version that encodes field i (0-based). */
+int
+av_event_field_since(int i)
+{
+	for (int v = 1; v <= AV_EVENT_FORMAT_MAX; v++)
+		if (i < version_fields[v])
+			return v;
+	return 0;
+}
+
 void
 av_event_init(AvEvent *ev)
 {
@@ -111,18 +149,47 @@ av_event_init(AvEvent *ev)
 		ev->f[i].isnull = true;
 }
 
-/* SHA-256(0x00 || entry) of the event's format version 1 encoding. */
-void
+/*
+ * SHA-256(0x00 || entry) of the event's encoding in its own format version,
+ * into out; or, without touching out, why it has none: a version not
+ * known, or values in fields the version does not encode.
+ */
+AvEventStatus
 av_event_leaf(const AvEvent *ev, uint8 out[AUDIT_HASH_LEN])
 {
 	static Buf	b = {NULL, 0, 0};	/* reused: one event at a time */
+	int			nfields = ev->has_format_version ?
+		av_event_field_count(ev->format_version) : 0;
 
+	if (nfields == 0)
+		return AV_EVENT_UNKNOWN_VERSION;
+	for (int i = nfields; i < AV_EVENT_FIELDS; i++)
+		if (!ev->f[i].isnull)
+			return AV_EVENT_UNHASHED_VALUES;
 	b.len = 0;
-	buf_put_u8(&b, EVENT_FORMAT_VERSION);
-	buf_put_u8(&b, AV_EVENT_FIELDS);
-	for (int i = 0; i < AV_EVENT_FIELDS; i++)
+	buf_put_u8(&b, (uint8) ev->format_version);
+	buf_put_u8(&b, (uint8) nfields);
+	for (int i = 0; i < nfields; i++)
 		put_field(&b, field_tags[i], &ev->f[i]);
 	audit_hash_leaf(b.data, b.len, out);
+	return AV_EVENT_OK;
+}
+
+/* The detail a problem with an event's content is reported with. */
+const char *
+av_event_status_detail(AvEventStatus status)
+{
+	switch (status)
+	{
+		case AV_EVENT_UNKNOWN_VERSION:
+			return "unknown format version";
+		case AV_EVENT_UNHASHED_VALUES:
+			return "fields its format version does not hash hold values";
+		case AV_EVENT_NO_LEAF:
+			return "leaf hash is missing or malformed";
+		default:
+			return "stored and computed leaf hashes differ";
+	}
 }
 
 /*
@@ -140,18 +207,13 @@ av_event_check(const AvEvent *ev, AvEventRec *rec)
 	if (ev->leaf_hash.ok)
 		memcpy(rec->stored, ev->leaf_hash.h, AUDIT_HASH_LEN);
 
-	if (!ev->has_format_version || ev->format_version != EVENT_FORMAT_VERSION)
-	{
-		rec->status = AV_EVENT_UNKNOWN_VERSION;
+	rec->status = av_event_leaf(ev, rec->computed);
+	if (rec->status != AV_EVENT_OK)
 		return;
-	}
-	av_event_leaf(ev, rec->computed);
 	if (!ev->leaf_hash.ok)
 		rec->status = AV_EVENT_NO_LEAF;
 	else if (memcmp(rec->stored, rec->computed, AUDIT_HASH_LEN) != 0)
 		rec->status = AV_EVENT_MISMATCH;
-	else
-		rec->status = AV_EVENT_OK;
 }
 
 /*

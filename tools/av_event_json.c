@@ -4,9 +4,13 @@
  *	  audit_verify: an event as JSON (a line of events.jsonl, the "event"
  *	  of an inclusion proof), read into the fields FORMAT.md encodes.
  *
- * Every field must be present (null where it is SQL NULL): a key that is
- * missing is a malformed file, not an event with a NULL.  JSON strings
- * are hashed as the bytes they decode to.
+ * Every field its format version encodes must be present (null where it
+ * is SQL NULL): a key that is missing is a malformed file, not an event
+ * with a NULL.  The fields a later format version added may be left out of
+ * an event of an earlier version, as bundles and proofs written before
+ * that version have them; when present they must be null.  JSON strings
+ * are hashed as the bytes they decode to; a jsonb column is a string, its
+ * canonical text.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,17 +19,31 @@
 #include "av_db.h"
 #include "av_json.h"
 
+/* May field i be left out of an event of this (possibly unknown) version? */
+static bool
+field_optional(const AvEvent *ev, int i)
+{
+	int			since = av_event_field_since(i);
+
+	return since > 1 && ev->has_format_version &&
+		ev->format_version >= 1 && ev->format_version < since;
+}
+
 void
 av_event_from_json(AvEvent *ev, json_object *obj, const char *ctx)
 {
 	av_json_require_object(obj, ctx);
 	av_event_init(ev);
+	ev->has_format_version = av_json_int64_null(obj, "format_version", ctx,
+												&ev->format_version);
 	for (int i = 0; i < AV_EVENT_FIELDS; i++)
 	{
 		AvField    *f = &ev->f[i];
 		const char *key = av_event_cols[i].key;
 
-		if (av_event_cols[i].kind == AV_COL_TEXT)
+		if (!av_json_has(obj, key) && field_optional(ev, i))
+			continue;			/* stays NULL */
+		if (av_col_is_string(av_event_cols[i].kind))
 			f->isnull = !av_json_text_null(obj, key, ctx, &f->s, &f->len);
 		else if (i == 1)		/* txid: xid8, unsigned */
 		{
@@ -37,8 +55,6 @@ av_event_from_json(AvEvent *ev, json_object *obj, const char *ctx)
 	}
 	if (ev->f[0].isnull)
 		av_fatal("%s: \"event_id\" must not be null", ctx);
-	ev->has_format_version = av_json_int64_null(obj, "format_version", ctx,
-												&ev->format_version);
 }
 
 /*

@@ -188,7 +188,7 @@ event_from_row(const AvCursor *c, AvEvent *ev)
 		f->isnull = av_cursor_value(c, col) == NULL;
 		if (f->isnull)
 			continue;
-		if (av_event_cols[i].kind == AV_COL_TEXT)
+		if (av_col_is_string(av_event_cols[i].kind))
 		{
 			f->s = av_cursor_value(c, col);
 			f->len = av_cursor_length(c, col);

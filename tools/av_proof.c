@@ -142,21 +142,18 @@ static void
 check_event_part(const Inclusion *p, const AvWhere *w)
 {
 	uint8		leaf[AUDIT_HASH_LEN];
+	AvEventStatus status = av_event_leaf(&p->event, leaf);
 
-	if (!p->event.has_format_version || p->event.format_version != 1)
-		av_problem(w, "event altered", "unknown format version");
-	else
+	if (status != AV_EVENT_OK)
+		av_problem(w, "event altered", "%s", av_event_status_detail(status));
+	else if (memcmp(leaf, p->leaf_hash, AUDIT_HASH_LEN) != 0)
 	{
-		av_event_leaf(&p->event, leaf);
-		if (memcmp(leaf, p->leaf_hash, AUDIT_HASH_LEN) != 0)
-		{
-			char	   *a = av_hex_x(leaf, AUDIT_HASH_LEN);
-			char	   *b = av_hex_x(p->leaf_hash, AUDIT_HASH_LEN);
+		char	   *a = av_hex_x(leaf, AUDIT_HASH_LEN);
+		char	   *b = av_hex_x(p->leaf_hash, AUDIT_HASH_LEN);
 
-			av_problem(w, "event altered", "the event hashes to %s, the proof's leaf_hash is %s", a, b);
-			free(a);
-			free(b);
-		}
+		av_problem(w, "event altered", "the event hashes to %s, the proof's leaf_hash is %s", a, b);
+		free(a);
+		free(b);
 	}
 	if ((uint64) p->event.f[1].i != p->txn.txid)
 		av_problem(w, "transaction altered",
