@@ -167,7 +167,44 @@ put_path(StringInfo buf, const HashList *list)
 	audit_json_put_raw(buf, "path", audit_hash_path_json(path, len));
 }
 
-/* The columns of an event as JSON, timestamps as microseconds. */
+/*
+ * One event column as a JSON member: timestamps as microseconds (key
+ * "<name>_us"), xid8 as an unsigned number, inet as its output text, jsonb
+ * as a string holding its canonical text (jsonb_out), the very bytes the
+ * leaf hash covers, so a verifier encodes the event again exactly.
+ */
+static void
+put_event_column(StringInfo buf, const AuditColumn *c, Datum value, bool isnull)
+{
+	const char *key = c->type == TIMESTAMPTZOID ? psprintf("%s_us", c->name) : c->name;
+
+	if (isnull)
+		audit_json_put_raw(buf, key, "null");
+	else if (c->type == TIMESTAMPTZOID)
+		audit_json_put_int(buf, key, DatumGetTimestampTz(value));
+	else if (c->type == TEXTOID)
+		audit_json_put_text(buf, key, TextDatumGetCString(value));
+	else if (c->type == INETOID)
+		audit_json_put_text(buf, key, DatumGetCString(DirectFunctionCall1(inet_out, value)));
+	else if (c->type == JSONBOID)
+		audit_json_put_text(buf, key, DatumGetCString(DirectFunctionCall1(jsonb_out, value)));
+	else if (c->type == XID8OID)
+		audit_json_put_raw(buf, key,
+						   psprintf(UINT64_FORMAT, U64FromFullTransactionId(DatumGetFullTransactionId(value))));
+	else if (c->type == INT8OID)
+		audit_json_put_int(buf, key, DatumGetInt64(value));
+	else if (c->type == INT4OID)
+		audit_json_put_int(buf, key, DatumGetInt32(value));
+	else if (c->type == INT2OID)
+		audit_json_put_int(buf, key, DatumGetInt16(value));
+	else
+		elog(ERROR, "audit_ext: no proof field for type %u", c->type);
+}
+
+/*
+ * The columns of an event as JSON, every column of the newest layout: those
+ * an older row or table lacks are null (values/isnull hold Natts_event).
+ */
 static char *
 event_json(const Datum *values, const bool *isnull)
 {
@@ -177,35 +214,9 @@ event_json(const Datum *values, const bool *isnull)
 	appendStringInfoChar(&buf, '{');
 	for (int i = 0; i < Natts_event; i++)
 	{
-		const AuditColumn *c = &audit_event_columns[i];
-
-		if (c->type == BYTEAOID)
+		if (audit_event_columns[i].type == BYTEAOID)
 			continue;			/* leaf_hash goes beside the event */
-		if (c->type == TIMESTAMPTZOID)
-		{
-			char	   *key = psprintf("%s_us", c->name);
-
-			if (isnull[i])
-				audit_json_put_raw(&buf, key, "null");
-			else
-				audit_json_put_int(&buf, key, DatumGetTimestampTz(values[i]));
-			continue;
-		}
-		if (isnull[i])
-			audit_json_put_raw(&buf, c->name, "null");
-		else if (c->type == TEXTOID)
-			audit_json_put_text(&buf, c->name, TextDatumGetCString(values[i]));
-		else if (c->type == INETOID)
-			audit_json_put_text(&buf, c->name,
-								DatumGetCString(DirectFunctionCall1(inet_out, values[i])));
-		else if (c->type == XID8OID)
-			audit_json_put_raw(&buf, c->name,
-							   psprintf(UINT64_FORMAT, U64FromFullTransactionId(DatumGetFullTransactionId(values[i]))));
-		else
-			audit_json_put_int(&buf, c->name,
-							   c->type == INT8OID ? DatumGetInt64(values[i]) :
-							   c->type == INT2OID ? DatumGetInt16(values[i]) :
-							   DatumGetInt32(values[i]));
+		put_event_column(&buf, &audit_event_columns[i], values[i], isnull[i]);
 	}
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
@@ -238,7 +249,13 @@ proof_event(Snapshot snap, int64 event_id, Datum *values, bool *isnull,
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("event %lld does not exist", (long long) event_id)));
-	/* A table in an older layout has fewer columns: the rest are NULL. */
+	/*
+	 * A table still in an older layout has fewer columns: the rest stay
+	 * NULL.  The store checked the layout, so it never has more.
+	 */
+	if (RelationGetDescr(rel)->natts > Natts_event)
+		elog(ERROR, "audit_ext: audit.event has %d columns, at most %d are known",
+			 RelationGetDescr(rel)->natts, Natts_event);
 	memset(isnull, true, Natts_event * sizeof(bool));
 	heap_deform_tuple(heap_copytuple(tup), RelationGetDescr(rel), values, isnull);
 	scan_end(&os);

@@ -14,7 +14,9 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/jsonapi.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
@@ -80,11 +82,42 @@ json_int_in(JsonbContainer *obj, const char *key, int64 lo, int64 hi)
 	return v;
 }
 
-/* One event column from the proof's "event" object into values/isnull. */
-static void
+/* The key of an event column in a proof: timestamps carry "_us". */
+static const char *
+event_key(const AuditColumn *c)
+{
+	return c->type == TIMESTAMPTZOID ? psprintf("%s_us", c->name) : c->name;
+}
+
+/*
+ * A jsonb column of the proof's event: a string holding the value's
+ * canonical text.  False when it is JSON but not in canonical form: the
+ * leaf hash covers the canonical bytes, and a verifier outside the server
+ * hashes the string as it is, so the two would not agree.
+ */
+static bool
+json_text_datum(const char *key, char *str, int len, Datum *value)
+{
+	JsonLexContext *lex = makeJsonLexContextCstringLen(str, len,
+													   GetDatabaseEncoding(), true);
+
+	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed proof: the event's \"%s\" must be a string of JSON text, or null", key)));
+	*value = DirectFunctionCall1(jsonb_in, CStringGetDatum(str));
+	return strcmp(DatumGetCString(DirectFunctionCall1(jsonb_out, *value)), str) == 0;
+}
+
+/*
+ * One event column from the proof's "event" object into value/isnull.
+ * False when it is well formed but not what the server would have stored
+ * (JSON text not in canonical form).
+ */
+static bool
 event_field(JsonbContainer *ev, const AuditColumn *c, Datum *value, bool *isnull)
 {
-	char	   *key = c->type == TIMESTAMPTZOID ? psprintf("%s_us", c->name) : (char *) c->name;
+	const char *key = event_key(c);
 	JsonbValue *v = getKeyJsonValueFromContainer(ev, key, strlen(key), NULL);
 
 	if (v == NULL)
@@ -93,8 +126,8 @@ event_field(JsonbContainer *ev, const AuditColumn *c, Datum *value, bool *isnull
 				 errmsg("malformed proof: the event has no \"%s\"", key)));
 	*isnull = (v->type == jbvNull);
 	if (*isnull)
-		return;
-	if (c->type == TEXTOID || c->type == INETOID)
+		return true;
+	if (c->type == TEXTOID || c->type == INETOID || c->type == JSONBOID)
 	{
 		char	   *str;
 
@@ -103,10 +136,11 @@ event_field(JsonbContainer *ev, const AuditColumn *c, Datum *value, bool *isnull
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("malformed proof: the event's \"%s\" must be a string or null", key)));
 		str = pnstrdup(v->val.string.val, v->val.string.len);
-
+		if (c->type == JSONBOID)
+			return json_text_datum(key, str, v->val.string.len, value);
 		*value = c->type == TEXTOID ? CStringGetTextDatum(str) :
 			DirectFunctionCall1(inet_in, CStringGetDatum(str));
-		return;
+		return true;
 	}
 	switch (c->type)
 	{
@@ -126,25 +160,56 @@ event_field(JsonbContainer *ev, const AuditColumn *c, Datum *value, bool *isnull
 		default:
 			elog(ERROR, "audit_ext: no proof field for type %u", c->type);
 	}
+	return true;
 }
 
-/* The leaf hash of the proof's event, encoded from its fields. */
+/* Is column c absent from the proof's event, or null? */
+static bool
+event_field_absent(JsonbContainer *ev, const AuditColumn *c)
+{
+	const char *key = event_key(c);
+	JsonbValue *v = getKeyJsonValueFromContainer(ev, key, strlen(key), NULL);
+
+	return v == NULL || v->type == jbvNull;
+}
+
+/*
+ * The leaf hash of the proof's event, encoded from its fields in its own
+ * format version.  False when the event cannot be one the server wrote: a
+ * format version not known here, a value in a column its version does not
+ * hash (no hash would cover it), JSON text not in canonical form.  The
+ * columns a later version added may be left out of an older event, as
+ * proofs made before that version leave them out.
+ */
 static bool
 event_leaf(JsonbContainer *ev, uint8 leaf[AUDIT_HASH_LEN])
 {
+	const int	fv = Anum_event_format_version - 1;
 	Datum		values[Natts_event] = {0};
-	bool		isnull[Natts_event] = {0};
+	bool		isnull[Natts_event];
+	int			version;
 
+	memset(isnull, true, sizeof(isnull));
+	(void) event_field(ev, &audit_event_columns[fv], &values[fv], &isnull[fv]);
+	version = isnull[fv] ? 0 : DatumGetInt16(values[fv]);
+	if (version < 1 || version > AUDIT_FORMAT_VERSION)
+		return false;
 	for (int i = 0; i < Natts_event; i++)
 	{
-		if (audit_event_columns[i].type == BYTEAOID)
+		const AuditColumn *c = &audit_event_columns[i];
+
+		if (i == fv || c->hashed_since == 0)
+			continue;			/* the header; leaf_hash goes beside the event */
+		if (c->hashed_since > version)
 		{
-			isnull[i] = true;
+			if (!event_field_absent(ev, c))
+				return false;
 			continue;
 		}
-		event_field(ev, &audit_event_columns[i], &values[i], &isnull[i]);
+		if (!event_field(ev, c, &values[i], &isnull[i]))
+			return false;
 	}
-	if (audit_event_format(values, isnull, Natts_event) == 0)
+	if (audit_event_format(values, isnull, Natts_event) != version)
 		return false;
 	audit_event_leaf_hash(values, isnull, Natts_event, leaf);
 	return true;
