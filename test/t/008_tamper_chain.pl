@@ -114,6 +114,11 @@ expect_caught('altered statement',
 	attack("UPDATE audit.event SET statement = 'SELECT 1' WHERE event_id = $at{upd_event}"),
 	"$at{upd_block}|$at{upd_txid}|$at{upd_event}|event altered", 'event altered');
 
+# 1b. Alter a column that format 2 added.
+expect_caught('altered format 2 column',
+	attack("UPDATE audit.event SET app_user = 'mallory' WHERE event_id = $at{upd_event}"),
+	"$at{upd_block}|$at{upd_txid}|$at{upd_event}|event altered", 'event altered');
+
 # 2. Delete an event.
 expect_caught('deleted event',
 	attack("DELETE FROM audit.event WHERE event_id = $at{upd_event}"),
@@ -126,7 +131,8 @@ expect_caught('deleted transaction',
 	"$at{upd_block}|||transaction missing", 'transaction missing');
 
 # The leaf hash of an audit.event row, computed in SQL from docs/FORMAT.md:
-# what an attacker who read the specification would do.
+# what an attacker who read the specification would do.  Each row in its
+# own format version: 1 encodes the first 15 fields, 2 ten more.
 sub field
 {
 	my ($tag, $expr, $int, $column) = @_;
@@ -135,8 +141,7 @@ sub field
 	$column //= $expr;
 	return "CASE WHEN ($column) IS NULL THEN '\\x00'::bytea ELSE '\\x$tag'::bytea || int4send($len) || $bytes END";
 }
-my $leaf_sql = "sha256('\\x00'::bytea || '\\x010f'::bytea || "
-  . join(' || ',
+my @v1_fields = (
 	field('01', 'event_id', 1),
 	field('01', 'txid::text::bigint', 1),
 	field('03', '(extract(epoch FROM occurred_at) - 946684800) * 1000000', 1),
@@ -145,11 +150,20 @@ my $leaf_sql = "sha256('\\x00'::bytea || '\\x010f'::bytea || "
 	field('04', "format('%s', client_addr)", 0, 'client_addr'),
 	field('01', 'client_port', 1), field('02', 'application_name'),
 	field('01', 'backend_pid', 1), field('02', 'database'),
-	field('02', 'statement'), field('01', 'rows_affected', 1))
-  . ')';
+	field('02', 'statement'), field('01', 'rows_affected', 1));
+my @v2_fields = (
+	field('02', 'class'), field('01', 'statement_id', 1),
+	field('01', 'nesting_level', 1), field('02', 'app_user'),
+	(map { field('05', "$_\::text", 0, $_) } qw(context parameters objects)),
+	field('02', 'sqlstate'), field('02', 'message'),
+	field('05', 'detail::text', 0, 'detail'));
+my $leaf_sql = "sha256('\\x00'::bytea || CASE format_version"
+  . " WHEN 1 THEN '\\x010f'::bytea || " . join(' || ', @v1_fields)
+  . " WHEN 2 THEN '\\x0219'::bytea || " . join(' || ', @v1_fields, @v2_fields)
+  . ' END)';
 is($origin->safe_psql('postgres',
-	"SELECT bool_and(leaf_hash = $leaf_sql) FROM audit.event"),
-	't', 'the attacker\'s SQL formula reproduces every stored leaf hash');
+	"SELECT bool_and(leaf_hash = $leaf_sql) AND bool_and(format_version = 2) FROM audit.event"),
+	't', 'the attacker\'s SQL formula reproduces every stored leaf hash (format 2)');
 
 # 4. Insert a forged event into a sealed transaction, with a correct leaf
 #    hash: only the transaction's digest and count can tell.
@@ -158,7 +172,9 @@ my $node = attack(qq{
 	SELECT e.event_id + 100000, e.format_version, e.txid, e.occurred_at, e.kind,
 	       'DELETE', e.object_name, e.session_role, e.effective_role, e.client_addr,
 	       e.client_port, e.application_name, e.backend_pid, e.database,
-	       'DELETE FROM pay', 4, e.leaf_hash
+	       'DELETE FROM pay', 4, e.leaf_hash, e.class, e.statement_id,
+	       e.nesting_level, e.app_user, e.context, e.parameters, e.objects,
+	       e.sqlstate, e.message, e.detail
 	  FROM audit.event e WHERE event_id = $at{upd_event};
 	UPDATE audit.event SET leaf_hash = $leaf_sql WHERE event_id > 100000;});
 is($node->safe_psql('postgres',

@@ -113,6 +113,13 @@ sub make_trail
 	$node->safe_psql($db, 'DELETE FROM accounts WHERE id = 5');
 	$node->safe_psql($db, 'INSERT INTO accounts VALUES (7, 7, NULL)',
 		connstr => 'host=127.0.0.1 port=' . $node->port . " dbname=$db");
+	# Format 2's columns: an application user and a request context (jsonb;
+	# a tab, quotes and an e acute in one of its strings).
+	$node->safe_psql($db, qq{
+		BEGIN;
+		SELECT audit.set_context('carol', '{"tenant": 7, "note": "tab\\t \\"q\\" \xc3\xa9"}');
+		UPDATE accounts SET note = 'ctx' WHERE id = 4;
+		COMMIT;});
 	$node->safe_psql($db, 'SELECT audit.seal()');
 	$node->safe_psql($db, 'CREATE INDEX accounts_balance_idx ON accounts (balance)');
 	$node->safe_psql($db, 'SELECT audit.seal()');
@@ -206,6 +213,17 @@ is($rc, 1, 'bundle with a wrong public key: exit status 1');
 like($out, qr/^signature invalid: block \d+: the saved checkpoint .*checkpoint\.json is signed by key/m,
 	'the bundle\'s own checkpoint signature is checked too');
 
+# jsonb travels as its canonical text, a JSON string, byte for byte.
+{
+	my ($line) = grep { /"command": "UPDATE".*"app_user": "carol"/ }
+	  split /\n/, slurp_file("$bundle/events.jsonl");
+	my $ev = JSON::PP->new->decode($line // '{}');
+	is($ev->{context},
+		$node->safe_psql('app', q{SELECT context::text FROM audit.event WHERE app_user = 'carol' AND command = 'UPDATE'}),
+		'events.jsonl holds the context as a string of its canonical text');
+	like($ev->{context} // '', qr/\\t \\"q\\"/, 'with its JSON escapes kept');
+}
+
 # The text survives the round trip byte for byte: the bundle verifies, so
 # the awkward statement hashed the same; and it reads back as written.
 like(slurp_file("$bundle/events.jsonl"),
@@ -235,9 +253,11 @@ write_file("$dir/consistency.json", $node->safe_psql('app', 'SELECT audit.consis
 is($rc, 0, 'a consistency proof from the server verifies');
 like($out, qr/^ok: the trail of \d+ blocks extends the one of 2 blocks/, 'and says so');
 
-# A proof built here from docs/FORMAT.md alone, with the test vector event:
-# a transaction of two events, a block of one transaction, a trail of three
-# blocks, the checkpoint signed with openssl's own command line.
+# A proof built here from docs/FORMAT.md alone, with the test vector events:
+# a transaction of two events (the format 1 vector, and the format 2 one
+# with another id), a block of one transaction, a trail of three blocks, the
+# checkpoint signed with openssl's own command line.  The proof of the
+# format 1 event has no keys for format 2's columns, as proofs made by 0.1.
 {
 	my %vector = (
 		event_id => 42, txid => 1000, occurred_at_us => 820638245678901,
@@ -250,18 +270,30 @@ like($out, qr/^ok: the trail of \d+ blocks extends the one of 2 blocks/, 'and sa
 	my $txt = sub { my ($v, $tag) = @_; defined $v ? pack('CN', $tag // 2, length $v) . $v : "\0" };
 	my $encode = sub {
 		my ($e) = @_;
-		return "\x01\x0f" . $int->($e->{event_id}) . $int->($e->{txid})
+		my $v2 = $e->{format_version} == 2;
+		return ($v2 ? "\x02\x19" : "\x01\x0f") . $int->($e->{event_id}) . $int->($e->{txid})
 		  . pack('CNq>', 3, 8, $e->{occurred_at_us})
 		  . join('', map { $txt->($e->{$_}) } qw(kind command object_name session_role effective_role))
 		  . $txt->($e->{client_addr}, 4) . $int->($e->{client_port})
 		  . $txt->($e->{application_name}) . $int->($e->{backend_pid})
-		  . $txt->($e->{database}) . $txt->($e->{statement}) . $int->($e->{rows_affected});
+		  . $txt->($e->{database}) . $txt->($e->{statement}) . $int->($e->{rows_affected})
+		  . (!$v2 ? '' : $txt->($e->{class}) . $int->($e->{statement_id})
+			  . $int->($e->{nesting_level}) . $txt->($e->{app_user})
+			  . join('', map { $txt->($e->{$_}, 5) } qw(context parameters objects))
+			  . $txt->($e->{sqlstate}) . $txt->($e->{message}) . $txt->($e->{detail}, 5));
 	};
 	my $node_hash = sub { sha256("\x01" . $_[0] . $_[1]) };
-	my %second = (%vector, event_id => 43, client_addr => undef, client_port => undef);
+	my %vector2 = (%vector, format_version => 2, class => 'write', statement_id => 42,
+		nesting_level => 0, app_user => 'carol',
+		context => qq({"user": "zo\xc3\xab", "tenant": 7, "request": "r-17"}),
+		map { $_ => undef } qw(parameters objects sqlstate message detail));
+	my %second = (%vector2, event_id => 43);
 	my $leaf = sha256("\x00" . $encode->(\%vector));
 	is(unpack('H*', $leaf), '51d8d9dbb17500674a416cd667b40c4729853e01568bf0f29bf30d51d6cb3ce4',
 		'the test vector of FORMAT.md, encoded here, has its documented leaf hash');
+	is(unpack('H*', sha256("\x00" . $encode->(\%vector2))),
+		'498eba12a93c6803559e1c528a06c6402b12cd39660a6bec96ae8410bcd504c8',
+		'so has the format 2 test vector');
 	my $leaf2 = sha256("\x00" . $encode->(\%second));
 	my $digest = $node_hash->($leaf, $leaf2);
 	my $txn_entry = pack('CQ>q>Nq>a32', 1, 1000, 17, 2, 820638245679000, $digest);
@@ -308,6 +340,32 @@ like($out, qr/^ok: the trail of \d+ blocks extends the one of 2 blocks/, 'and sa
 	is($rc, 1, 'the hand-made proof with a wrong public key: exit status 1');
 	like($out, qr/^signature invalid: block 3: the proof's checkpoint is signed by key/m,
 		'signature invalid');
+
+	# The second event, of format 2: its jsonb context is a string of
+	# canonical text, hashed as its bytes.
+	my %hand2 = (%hand, event => \%second, leaf_hash => $hex->($leaf2),
+		transaction => { %{ $hand{transaction} }, index => 1, path => [ $hex->($leaf) ] });
+	write_file("$dir/hand2.json", $json->encode(\%hand2));
+	($rc, $out) = av('--proof', "$dir/hand2.json", '-k', $pub);
+	is($rc, 0, 'a hand-made proof of a format 2 event verifies');
+	my %respaced = (%second, context => qq({"user":"zo\xc3\xab","tenant":7,"request":"r-17"}));
+	write_file("$dir/hand2.bad.json", $json->encode({ %hand2, event => \%respaced }));
+	($rc, $out) = av('--proof', "$dir/hand2.bad.json");
+	is($rc, 1, 'the same context with other spacing: exit status 1');
+	like($out, qr/^event altered: block 2, txid 1000, event 43: the event hashes to/m,
+		'JSON text is hashed as it is, not parsed');
+	my %stray = (%vector, app_user => 'mallory');
+	write_file("$dir/hand.stray.json", $json->encode({ %hand, event => \%stray }));
+	($rc, $out) = av('--proof', "$dir/hand.stray.json");
+	is($rc, 1, 'a format 1 event with a value in a column of format 2: exit status 1');
+	like($out, qr/^event altered: block 2, txid 1000, event 42: fields its format version does not hash hold values$/m,
+		'the value no hash covers is reported');
+	my %short = %second;
+	delete $short{app_user};
+	write_file("$dir/hand2.short.json", $json->encode({ %hand2, event => \%short }));
+	($rc, $out, $err) = av('--proof', "$dir/hand2.short.json");
+	is($rc, 2, 'a format 2 event without a key of format 2: exit status 2');
+	like($err, qr/event: "app_user" is missing/, 'the missing key is named');
 }
 
 # --- tampering: one database per kind ------------------------------------------------
@@ -323,14 +381,20 @@ my @tampers = (
 		q{INSERT INTO audit.event
 		  SELECT event_id + 1000, format_version, txid, occurred_at, kind, command, object_name,
 		         session_role, effective_role, client_addr, client_port, application_name,
-		         backend_pid, database, 'DELETE FROM accounts', rows_affected, leaf_hash
+		         backend_pid, database, 'DELETE FROM accounts', rows_affected, leaf_hash,
+		         class, statement_id, nesting_level, app_user, context, parameters, objects,
+		         sqlstate, message, detail
 		    FROM audit.event WHERE command = 'DELETE'} ],
 	[ 'event_orphan', qr/^event inserted: txid 99999, event \d+: its transaction has no digest/m,
 		q{INSERT INTO audit.event
 		  SELECT event_id + 1000, format_version, '99999', occurred_at, kind, command, object_name,
 		         session_role, effective_role, client_addr, client_port, application_name,
-		         backend_pid, database, statement, rows_affected, leaf_hash
+		         backend_pid, database, statement, rows_affected, leaf_hash,
+		         class, statement_id, nesting_level, app_user, context, parameters, objects,
+		         sqlstate, message, detail
 		    FROM audit.event WHERE command = 'DELETE'} ],
+	[ 'context_altered', qr/^event altered: block \d+, txid \d+, event \d+: stored leaf hash \\x[0-9a-f]{64}, computed/m,
+		q{UPDATE audit.event SET context = context || '{"tenant": 8}' WHERE app_user = 'carol'} ],
 	[ 'txn_deleted', qr/^transaction missing: block \d+: the block sealed \d+ transactions, \d+ are present$/m,
 		q{DELETE FROM audit.txn WHERE txid = (SELECT txid FROM audit.event WHERE command = 'DELETE')} ],
 	[ 'txn_altered', qr/^transaction altered: block \d+: stored transaction root/m,
