@@ -1,0 +1,283 @@
+# Copyright (c) audit_ext contributors
+#
+# 011_upgrade.pl — the upgrade from 0.1 to 0.2, with the 0.2 library
+# preloaded throughout.  A trail begun at 0.1 (events of format 1, in 0.1's
+# table of 17 columns) goes on in format 2 after ALTER EXTENSION UPDATE;
+# the whole of it verifies inside the server and outside it (audit_verify
+# live, as a bundle, proofs).  Tampering with an event of either format is
+# caught by both verifiers, word for word alike.  The updated schema is the
+# one a fresh CREATE EXTENSION makes.
+#
+# Tampering is done by the superuser with the library unloaded, as in
+# 002_tamper.pl, so that no guard inside the server stands in the way.
+
+use strict;
+use warnings;
+
+use IPC::Run;
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $dir = PostgreSQL::Test::Utils::tempdir();
+my $node = PostgreSQL::Test::Cluster->new('upgrade');
+$node->init(extra => [ '--encoding=UTF8', '--no-locale' ]);
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'audit_ext'
+audit.seal_interval = 3600000
+max_worker_processes = 16
+});
+$node->start;
+
+# --- helpers -------------------------------------------------------------------
+
+sub sql { return $node->safe_psql($_[1] // 'postgres', $_[0]); }
+sub conn { return $node->connstr($_[0] // 'postgres'); }
+
+# Run audit_verify; returns (exit status, stdout, stderr).
+sub av
+{
+	my @cmd = ('audit_verify', @_);
+	my ($out, $err) = ('', '');
+	note(join(' ', map { "'$_'" } @cmd));
+	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
+	note("exit status " . ($? >> 8) . "\n$out$err");
+	return ($? >> 8, $out, $err);
+}
+
+sub write_file
+{
+	my ($path, $content) = @_;
+	open(my $fh, '>:raw', $path) or die "cannot write $path: $!";
+	print $fh $content;
+	close($fh);
+}
+
+# The problem lines of audit_verify's output, sorted.
+sub problems_of
+{
+	return join("\n", sort grep { !/^(ok|FAILED):/ } split /\n/, $_[0]);
+}
+
+# audit.verify_report() in audit_verify's line format, sorted.
+sub server_report
+{
+	my $r = sql(q{
+		SELECT problem || ': '
+		       || concat_ws(', ', 'block ' || block_id, 'txid ' || txid, 'event ' || event_id)
+		       || ': ' || detail
+		  FROM audit.verify_report()}, $_[0]);
+	return join("\n", sort split /\n/, $r);
+}
+
+# Every column of every relation in schema audit (tables, views, indexes,
+# sequences), and every function's signature.
+my $schema_sql = q{
+	SELECT string_agg(format('%s.%s %s%s', c.relname, a.attname,
+	                         format_type(a.atttypid, a.atttypmod),
+	                         CASE WHEN a.attnotnull THEN ' not null' ELSE '' END),
+	                  E'\n' ORDER BY c.relname, a.attnum)
+	  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+	 WHERE c.relnamespace = 'audit'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+	UNION ALL
+	SELECT string_agg(p.oid::regprocedure::text || ' ' || pg_get_function_result(p.oid),
+	                  E'\n' ORDER BY p.oid::regprocedure::text)
+	  FROM pg_proc p WHERE p.pronamespace = 'audit'::regnamespace};
+my $event_columns_sql = q{SELECT count(*) FROM pg_attribute
+	WHERE attrelid = 'audit.event'::regclass AND attnum > 0 AND NOT attisdropped};
+my $format2_columns = 'class, statement_id, nesting_level, app_user, context, '
+  . 'parameters, objects, sqlstate, message, detail';
+
+# Drop the keys of format 2's columns from every line of a file, as
+# audit_verify 0.1 wrote them.
+sub strip_format2_keys
+{
+	my ($text) = @_;
+	my $keys = join('|', split /, /, $format2_columns);
+	$text =~ s/, "(?:$keys)": (?:null|"(?:[^"\\]|\\.)*"|-?\d+)//g;
+	return $text;
+}
+
+# --- a trail begun at 0.1 ----------------------------------------------------------
+
+sql(q{CREATE EXTENSION audit_ext VERSION '0.1'});
+is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'audit_ext'}), '0.1',
+	'the extension is created at version 0.1');
+is(sql($event_columns_sql), '17', "audit.event has 0.1's 17 columns");
+sql('CREATE ROLE auditor LOGIN IN ROLE audit_reader');
+sql('CREATE TABLE acct (id int PRIMARY KEY, owner text, balance numeric)');
+sql(q{INSERT INTO acct VALUES (1, 'ann', 10), (2, 'bob', 20)});
+sql(q{BEGIN;
+	UPDATE acct SET balance = balance - 5 WHERE id = 1;
+	UPDATE acct SET balance = balance + 5 WHERE id = 2;
+	COMMIT;});
+sql('SELECT audit.seal()');
+is(sql(q{SELECT count(*) >= 4, bool_and(format_version = 1) FROM audit.events}), 't|t',
+	'the 0.2 library writes format 1 into the table of 0.1');
+is(sql('SELECT ok, problems FROM audit.verify()'), 't|0', 'the 0.1 trail verifies in the server');
+my ($rc, $out, $err) = av(conn());
+is($rc, 0, 'audit_verify: the live 0.1 trail verifies');
+($rc, $out) = av('--export', "$dir/before", conn());
+is($rc, 0, 'audit_verify exports the 0.1 trail');
+($rc, $out) = av('--bundle', "$dir/before");
+is($rc, 0, 'and its bundle verifies');
+my $v1_id = sql(q{SELECT min(event_id) FROM audit.events WHERE command = 'UPDATE'});
+write_file("$dir/v1_old_layout.json", sql("SELECT audit.inclusion_proof($v1_id)"));
+is(sql("SELECT audit.verify_inclusion_proof(audit.inclusion_proof($v1_id))"), 't',
+	'a proof of a format 1 event read from the table of 0.1 holds');
+($rc, $out) = av('--proof', "$dir/v1_old_layout.json");
+is($rc, 0, 'audit_verify: so does its proof');
+
+# --- ALTER EXTENSION UPDATE, and the trail goes on in format 2 ------------------------
+
+sql('ALTER EXTENSION audit_ext UPDATE');
+is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'audit_ext'}), '0.2',
+	'after ALTER EXTENSION UPDATE the extension is at 0.2');
+is(sql($event_columns_sql), '27', 'audit.event has the 27 columns of 0.2');
+sql(q{BEGIN;
+	SELECT audit.set_context('carol', '{"tenant": 7, "request": "r-1"}');
+	UPDATE acct SET owner = 'ann b.' WHERE id = 1;
+	INSERT INTO acct VALUES (3, 'cy', 0);
+	COMMIT;});
+sql('CREATE INDEX acct_owner_idx ON acct (owner)');
+sql('DELETE FROM acct WHERE id = 3');
+sql('SELECT audit.seal()');
+
+my ($n1, $n2) = split /\|/, sql(q{
+	SELECT count(*) FILTER (WHERE format_version = 1), count(*) FILTER (WHERE format_version = 2)
+	  FROM audit.events});
+cmp_ok($n1, '>=', 4, "the events of 0.1 are still there ($n1)");
+cmp_ok($n2, '>=', 5, "new events are of format 2 ($n2)");
+is(sql("SELECT count(*) FROM audit.events WHERE format_version = 1
+	AND num_nonnulls($format2_columns) > 0"), '0',
+	'events of format 1 have NULL in every column of format 2');
+is(sql(q{SELECT count(*) FROM audit.events WHERE format_version = 2 AND kind = 'statement'
+	AND (statement_id IS NULL OR nesting_level IS NULL OR class IS NULL)}), '0',
+	'every statement event of format 2 has a statement id, a nesting level and a class');
+is(sql(q{SELECT string_agg(command || ' ' || class, ', ' ORDER BY event_id) FROM audit.events
+	WHERE format_version = 2 AND command IN ('UPDATE', 'CREATE INDEX', 'DELETE')}),
+	'UPDATE write, CREATE INDEX ddl, DELETE write', 'DML is class write, DDL class ddl');
+is(sql(q{SELECT count(*) FROM audit.events WHERE format_version = 2 AND command = 'UPDATE'
+	AND app_user = 'carol' AND context = '{"request": "r-1", "tenant": 7}'}), '1',
+	'the application user and context are recorded');
+my $v2_id = sql(q{SELECT event_id FROM audit.events WHERE format_version = 2 AND command = 'UPDATE'});
+
+# Counts are compared as at least: every connection may add events of its
+# own (sessions can be audited), sealed meanwhile.
+my ($events, $ok) = split /\|/, sql(q{SELECT events_checked, ok FROM audit.verify()});
+is($ok, 't', 'audit.verify(): the trail of both formats holds');
+cmp_ok($events, '>=', $n1 + $n2, 'and it checked every event');
+
+($rc, $out) = av(conn());
+is($rc, 0, 'audit_verify live: the trail of both formats holds');
+cmp_ok(($out =~ /^ok: \d+ blocks, \d+ transactions, (\d+) events/m)[0] // 0, '>=', $events,
+	'and it checked every event');
+($rc, $out) = av(conn() . ' user=auditor');
+is($rc, 0, 'audit_verify live as audit_reader (through the views): it holds');
+
+($rc, $out) = av('--export', "$dir/after", conn());
+is($rc, 0, 'the trail of both formats exports');
+my ($exported) = $out =~ /^exported (\d+ blocks, \d+ transactions, \d+ events) /m;
+($rc, $out) = av('--bundle', "$dir/after");
+is($rc, 0, 'and its bundle verifies');
+like($out, qr/^ok: \Q$exported\E, /m, 'with the counts of the export');
+($rc, $out) = av('--bundle', "$dir/before");
+is($rc, 0, 'the bundle exported before the update still verifies');
+
+# A bundle of the 0.1 trail as audit_verify 0.1 wrote it: no keys for the
+# columns of format 2.  An event of format 2 without one is malformed.
+mkdir "$dir/old_style";
+for my $f (qw(chain.json blocks.jsonl transactions.jsonl events.jsonl checkpoint.json))
+{
+	write_file("$dir/old_style/$f", strip_format2_keys(slurp_file("$dir/before/$f")));
+}
+unlike(slurp_file("$dir/old_style/events.jsonl"), qr/"statement_id"/,
+	'the old-style bundle has no keys of format 2');
+($rc, $out) = av('--bundle', "$dir/old_style");
+is($rc, 0, 'a bundle without the keys of format 2 (as 0.1 wrote it) verifies');
+mkdir "$dir/short";
+for my $f (qw(chain.json blocks.jsonl transactions.jsonl events.jsonl))
+{
+	my $text = slurp_file("$dir/after/$f");
+	$text =~ s/, "app_user": "carol"// if $f eq 'events.jsonl';
+	write_file("$dir/short/$f", $text);
+}
+($rc, $out, $err) = av('--bundle', "$dir/short");
+is($rc, 2, 'an event of format 2 without a key of format 2: exit status 2');
+like($err, qr/events\.jsonl line \d+: "app_user" is missing/, 'the missing key is named');
+
+# Proofs of both formats, in the server and outside it.
+for my $id ($v1_id, $v2_id)
+{
+	write_file("$dir/proof_$id.json", sql("SELECT audit.inclusion_proof($id)"));
+	is(sql("SELECT audit.verify_inclusion_proof(audit.inclusion_proof($id))"), 't',
+		"the proof of event $id holds in the server");
+	($rc, $out) = av('--proof', "$dir/proof_$id.json");
+	is($rc, 0, "audit_verify: the proof of event $id holds");
+}
+my $v2_proof = decode_json(slurp_file("$dir/proof_$v2_id.json"));
+is($v2_proof->{event}{context}, '{"tenant": 7, "request": "r-1"}',
+	'a proof carries a jsonb column as its canonical text');
+($rc, $out) = av('--proof', "$dir/v1_old_layout.json");
+is($rc, 0, 'the proof made before the update still verifies');
+
+# --- the updated schema is a fresh one ------------------------------------------------
+
+sql('CREATE DATABASE fresh');
+sql('CREATE EXTENSION audit_ext', 'fresh');
+my $updated = sql($schema_sql);
+like($updated, qr/^event\.detail jsonb$/m, 'the schema lists the columns of 0.2');
+is(sql($schema_sql, 'fresh'), $updated,
+	'CREATE EXTENSION and ALTER EXTENSION UPDATE give the same columns and functions');
+
+# --- tampering with an event of either format ------------------------------------------
+
+# A second trail begun at 0.1, for a value put where format 1 hashes nothing.
+sql('CREATE DATABASE stray');
+sql(q{CREATE EXTENSION audit_ext VERSION '0.1'}, 'stray');
+sql('CREATE TABLE t (a int)', 'stray');
+sql('INSERT INTO t VALUES (1)', 'stray');
+sql('ALTER EXTENSION audit_ext UPDATE', 'stray');
+sql('SELECT audit.seal()', 'stray');
+my $stray_id = sql(q{SELECT event_id FROM audit.events WHERE command = 'INSERT'}, 'stray');
+
+$node->stop;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = ''");
+$node->start;
+sql("UPDATE audit.event SET statement = 'UPDATE acct SET balance = 0' WHERE event_id = $v1_id");
+sql(qq{UPDATE audit.event SET context = '{"request": "r-2", "tenant": 7}' WHERE event_id = $v2_id});
+sql("UPDATE audit.event SET app_user = 'mallory' WHERE event_id = $stray_id", 'stray');
+$node->stop;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'audit_ext'");
+$node->start;
+
+my $report = server_report('postgres');
+like($report, qr/^event altered: block \d+, txid \d+, event $v1_id: stored leaf hash/m,
+	'audit.verify_report() names the altered event of format 1');
+like($report, qr/^event altered: block \d+, txid \d+, event $v2_id: stored leaf hash/m,
+	'and the one of format 2 (its jsonb context)');
+is(scalar(() = $report =~ /^/mg), 2, 'and nothing else');
+($rc, $out) = av(conn());
+is($rc, 1, 'audit_verify live: exit status 1');
+is(problems_of($out), $report, 'the same problems, word for word, as audit.verify_report()');
+($rc, $out) = av('--export', "$dir/tampered", conn());
+($rc, $out) = av('--bundle', "$dir/tampered");
+is($rc, 1, 'the bundle of the tampered trail: exit status 1');
+is(problems_of($out), $report, 'the same problems');
+write_file("$dir/tampered_proof.json", sql("SELECT audit.inclusion_proof($v2_id)"));
+is(sql("SELECT audit.verify_inclusion_proof(audit.inclusion_proof($v2_id))"), 'f',
+	'the proof of the altered event of format 2 does not hold in the server');
+($rc, $out) = av('--proof', "$dir/tampered_proof.json");
+is($rc, 1, 'nor for audit_verify');
+
+# A value in a column that format 1 does not hash: no hash covers it.
+($rc, $out) = av(conn('stray'));
+is($rc, 1, 'a format 1 event with a value in a column of format 2: audit_verify exits 1');
+like($out, qr/^event altered: block \d+, txid \d+, event $stray_id: fields its format version does not hash hold values$/m,
+	'and says why');
+is(sql("SELECT audit.verify_inclusion_proof(audit.inclusion_proof($stray_id))", 'stray'), 'f',
+	'its proof does not hold in the server');
+
+$node->stop;
+done_testing();
