@@ -66,7 +66,7 @@ define_settings(void)
 							&audit_statement_max_bytes,
 							1024 * 1024, 0, MaxAllocSize / 2,
 							PGC_SUSET, GUC_UNIT_BYTE,
-							NULL, NULL, NULL);
+							audit_filter_check_int, NULL, NULL);
 	audit_context_define_settings();
 	audit_filter_define_settings();
 	MarkGUCPrefixReserved("audit");

@@ -124,10 +124,17 @@ audit_utility_class(Node *parsetree)
 	}
 }
 
+/*
+ * An audit.* setting that says what is recorded.  audit.app_user and
+ * audit.context say on whose behalf, are anyone's to set, and appear in
+ * every event that follows: their changes are not forced into the trail.
+ */
 static bool
 is_audit_setting(const char *name)
 {
-	return name != NULL && pg_strncasecmp(name, "audit.", 6) == 0;
+	return name != NULL && pg_strncasecmp(name, "audit.", 6) == 0 &&
+		pg_strcasecmp(name, "audit.app_user") != 0 &&
+		pg_strcasecmp(name, "audit.context") != 0;
 }
 
 /*

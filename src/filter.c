@@ -58,8 +58,8 @@ static NameList *exclude_roles = NULL;
 static NameList *exclude_relations = NULL;
 
 /* A session or client changing an audit setting: record the statement. */
-static void
-note_change(GucSource source)
+void
+audit_filter_note_change(GucSource source)
 {
 	if (source == PGC_S_SESSION || source == PGC_S_CLIENT)
 		audit_scope_note_setting_change();
@@ -102,7 +102,7 @@ check_log(char **newval, void **extra, GucSource source)
 	}
 	*result = mask;
 	*extra = result;
-	note_change(source);
+	audit_filter_note_change(source);
 	return true;
 }
 
@@ -112,32 +112,64 @@ assign_log(const char *newval pg_attribute_unused(), void *extra)
 	log_classes = *(int *) extra;
 }
 
-/* Parse a list of names, each split on dots into at most "parts" parts. */
+/*
+ * Split raw at the commas that are outside double quotes (in place);
+ * returns the pieces, white space around them untouched.
+ */
+static List *
+split_outside_quotes(char *raw)
+{
+	List	   *items = NIL;
+	char	   *start = raw;
+	bool		quoted = false;
+
+	for (char *p = raw;; p++)
+	{
+		if (*p == '"')
+			quoted = !quoted;
+		else if ((*p == ',' && !quoted) || *p == '\0')
+		{
+			bool		end = (*p == '\0');
+
+			*p = '\0';
+			items = lappend(items, start);
+			if (end)
+				break;
+			start = p + 1;
+		}
+	}
+	return items;
+}
+
+/*
+ * Parse a list of names, each split on dots into at most "parts" parts,
+ * as identifiers are read: folded to lower case unless double-quoted.
+ */
 static bool
 parse_names(const char *value, int parts, NameList **out)
 {
 	char	   *raw = pstrdup(value);
-	List	   *items;
+	List	   *items = NIL;
 	ListCell   *lc;
 	StringInfoData buf;
 	int			count = 0;
 
-	if (!SplitGUCList(raw, ',', &items))
-		return false;
 	initStringInfo(&buf);
+	if (strspn(raw, " \t\n\r\f\v") < strlen(raw))	/* else: empty */
+		items = split_outside_quotes(raw);
 	foreach(lc, items)
 	{
-		char	   *item = pstrdup(lfirst(lc));
 		List	   *names;
 
-		if (!SplitIdentifierString(item, '.', &names) ||
+		if (!SplitIdentifierString(lfirst(lc), '.', &names) ||
 			list_length(names) < 1 || list_length(names) > parts)
 			return false;
 		if (parts == 2)
+		{
 			appendStringInfoString(&buf, list_length(names) == 2 ?
 								   linitial(names) : "");
-		if (parts == 2)
 			appendStringInfoChar(&buf, '\0');
+		}
 		appendStringInfoString(&buf, llast(names));
 		appendStringInfoChar(&buf, '\0');
 		count++;
@@ -158,7 +190,7 @@ check_exclude_roles(char **newval, void **extra, GucSource source)
 		GUC_check_errdetail("It must be a comma-separated list of role names.");
 		return false;
 	}
-	note_change(source);
+	audit_filter_note_change(source);
 	return true;
 }
 
@@ -170,7 +202,7 @@ check_exclude_relations(char **newval, void **extra, GucSource source)
 		GUC_check_errdetail("It must be a comma-separated list of [schema.]table names.");
 		return false;
 	}
-	note_change(source);
+	audit_filter_note_change(source);
 	return true;
 }
 
@@ -191,15 +223,15 @@ static bool
 check_bool_setting(bool *newval pg_attribute_unused(),
 				   void **extra pg_attribute_unused(), GucSource source)
 {
-	note_change(source);
+	audit_filter_note_change(source);
 	return true;
 }
 
-static bool
-check_int_setting(int *newval pg_attribute_unused(),
-				  void **extra pg_attribute_unused(), GucSource source)
+bool
+audit_filter_check_int(int *newval pg_attribute_unused(),
+					   void **extra pg_attribute_unused(), GucSource source)
 {
-	note_change(source);
+	audit_filter_note_change(source);
 	return true;
 }
 
@@ -234,7 +266,7 @@ audit_filter_define_settings(void)
 							&audit_log_parameter_max_bytes,
 							4096, 0, MaxAllocSize / 2,
 							PGC_SUSET, GUC_UNIT_BYTE,
-							check_int_setting, NULL, NULL);
+							audit_filter_check_int, NULL, NULL);
 	DefineCustomStringVariable("audit.exclude_roles",
 							   "Login roles whose routine statements are not recorded.",
 							   "Never hides ddl and role statements, errors or failed logins.",
