@@ -20,6 +20,10 @@ SHLIB_LINK = -lcrypto
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS does not track header dependencies: every object depends on every
+# header of ours, so a changed struct never links with stale objects.
+$(OBJS) $(OBJS:.o=.bc): $(wildcard $(srcdir)/src/*.h)
+
 # ---------------------------------------------------------------------------
 # audit_verify: the offline verifier (tools/).  `make` builds it and `make
 # install` installs it into $(bindir), with the extension.  src/hash.c,

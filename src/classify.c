@@ -50,7 +50,7 @@ static const struct
 const char *
 audit_class_name(AuditClass cls)
 {
-	for (int i = 0; i < lengthof(class_names); i++)
+	for (size_t i = 0; i < lengthof(class_names); i++)
 		if (class_names[i].cls == cls)
 			return class_names[i].name;
 	return NULL;
@@ -60,7 +60,7 @@ audit_class_name(AuditClass cls)
 AuditClass
 audit_class_from_name(const char *name)
 {
-	for (int i = 0; i < lengthof(class_names); i++)
+	for (size_t i = 0; i < lengthof(class_names); i++)
 		if (strcmp(class_names[i].name, name) == 0)
 			return class_names[i].cls;
 	return (AuditClass) -1;

@@ -85,19 +85,13 @@ redact_scan(const char *text, StringInfo out, volatile int *copied)
 	*copied = strlen(text);
 }
 
-/*
- * text with its passwords redacted: text itself when it has none, else a
- * palloc'd copy.
- */
-const char *
-audit_redact(const char *text)
+/* A palloc'd copy of text with its passwords redacted. */
+static char *
+redact_copy(const char *volatile text)
 {
 	StringInfoData out;
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile int copied = 0;
-
-	if (text == NULL || find_password_word(text) == NULL)
-		return text;
 
 	initStringInfo(&out);
 	PG_TRY();
@@ -123,4 +117,16 @@ audit_redact(const char *text)
 	}
 	PG_END_TRY();
 	return out.data;
+}
+
+/*
+ * text with its passwords redacted: text itself when it has none, else a
+ * palloc'd copy.
+ */
+const char *
+audit_redact(const char *text)
+{
+	if (text == NULL || find_password_word(text) == NULL)
+		return text;
+	return redact_copy(text);
 }

@@ -53,6 +53,7 @@ typedef struct Verifier
 	const VerifyOptions *opts;
 	VerifyResult *res;
 	MemoryContext result_cxt;	/* first_problem lives here */
+	MemoryContext scan_cxt;		/* where the event scan began: it allocates there */
 	MemoryContext work_cxt;		/* reset per block */
 	MemoryContext txn_cxt;		/* reset per transaction */
 	Snapshot	snap;
@@ -198,20 +199,30 @@ verify_txn_events(Verifier *v, Where *w, const TxnEntry *txn)
 	int64		found = 0;
 	uint8		leaf[AUDIT_HASH_LEN];
 	uint8		root[AUDIT_HASH_LEN];
+	MemoryContext caller = CurrentMemoryContext;
 
-	/* A raw index scan: the key is the index's first column, txid. */
+	/*
+	 * A raw index scan: the key is the index's first column, txid.  The
+	 * scan is driven from the context it began in: it allocates state of
+	 * its own there as it goes (btree's killed items), which must outlive
+	 * the resets of the per-block and per-transaction contexts.
+	 */
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_XID8EQ,
 				FullTransactionIdGetDatum(FullTransactionIdFromU64(txn->txid)));
+	MemoryContextSwitchTo(v->scan_cxt);
 	index_rescan(v->event_scan, &key, 1, NULL, 0);
 	merkle_frontier_init(&tree);
 	while (index_getnext_slot(v->event_scan, ForwardScanDirection, v->event_slot))
 	{
+		MemoryContextSwitchTo(v->txn_cxt);
 		CHECK_FOR_INTERRUPTS();
 		slot_getallattrs(v->event_slot);
 		verify_event(v, w, v->event_slot, leaf);
+		MemoryContextSwitchTo(v->scan_cxt);
 		merkle_frontier_append(&tree, leaf);
 		found++;
 	}
+	MemoryContextSwitchTo(caller);
 	w->event_id = -1;
 	v->matched_events += found;
 
@@ -279,9 +290,7 @@ verify_txn_range(Verifier *v, int64 block_id, int64 first, int64 last,
 				   "a column of its digest row is NULL, or the digest is not 32 bytes");
 		}
 		w.txid = txn.txid;
-		MemoryContextSwitchTo(v->txn_cxt);
 		verify_txn_events(v, &w, &txn);
-		MemoryContextSwitchTo(v->work_cxt);
 		MemoryContextReset(v->txn_cxt);
 		audit_txn_leaf(&txn, leaf);
 		merkle_frontier_append(&totals->tree, leaf);
@@ -608,6 +617,7 @@ verifier_open(Verifier *v)
 
 	v->own_txid = FullTransactionIdIsValid(own) ? U64FromFullTransactionId(own) : 0;
 	v->snap = RegisterSnapshot(GetTransactionSnapshot());
+	v->scan_cxt = CurrentMemoryContext;
 	v->work_cxt = AllocSetContextCreate(CurrentMemoryContext, "audit_ext verify",
 										ALLOCSET_DEFAULT_SIZES);
 	v->txn_cxt = AllocSetContextCreate(CurrentMemoryContext, "audit_ext verify transaction",
