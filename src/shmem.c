@@ -238,6 +238,18 @@ launcher_set_latch(void)
 		SetLatch(latch);
 }
 
+/*
+ * Wake the launcher, without asking it to rescan the databases: it has
+ * queued events to route (event_queue.c).  Safe in any process, at any
+ * time (a spinlock, no LWLock).
+ */
+void
+audit_launcher_poke(void)
+{
+	if (audit_shared != NULL)
+		launcher_set_latch();
+}
+
 /* Forget that dbid has no audit_ext; InvalidOid forgets every database. */
 static void
 absent_forget(Oid dbid)
@@ -363,6 +375,23 @@ sealer_serving(Oid dbid)
 		if (pg_atomic_read_u32(&audit_shared->slots[i].sealer_db) == dbid)
 			return true;
 	return false;
+}
+
+/*
+ * The latch of the sealer serving dbid, or NULL when none is registered.
+ * Read without the lock: a sealer that has just left is woken for nothing,
+ * one that has just come finds the queue at its first round anyway.  The
+ * registry is indexed like the PGPROC array.
+ */
+Latch *
+audit_sealer_latch(Oid dbid)
+{
+	if (audit_shared == NULL || !OidIsValid(dbid))
+		return NULL;
+	for (int i = 0; i < audit_shared->nslots; i++)
+		if (pg_atomic_read_u32(&audit_shared->slots[i].sealer_db) == dbid)
+			return &GetPGProcByNumber(i)->procLatch;
+	return NULL;
 }
 
 /* Is dbid paused at time now?  Caller holds the lock. */

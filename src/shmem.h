@@ -36,6 +36,7 @@ extern bool audit_slot_horizon(Oid dbid, uint64 handed_out, uint64 *horizon);
 extern bool audit_sealer_register(void);
 extern void audit_sealer_release_database(Oid dbid);
 extern AuditSealerNeed audit_sealer_need(Oid dbid, TimestampTz now);
+extern Latch *audit_sealer_latch(Oid dbid);
 
 extern uint64 audit_absent_generation(void);
 extern bool audit_absent_mark(Oid dbid, uint64 generation);
@@ -43,6 +44,7 @@ extern void audit_absent_retain(const Oid *dbids, int ndbids);
 
 extern void audit_launcher_register(int pid, Latch *latch);
 extern void audit_launcher_wake(Oid dbid);
+extern void audit_launcher_poke(void);
 extern bool audit_launcher_take_rescan(void);
 extern bool audit_launcher_take_sealer_exit(void);
 
