@@ -27,6 +27,7 @@
 #include "scope.h"
 #include "seal.h"
 #include "seal_worker.h"
+#include "session_events.h"
 #include "shmem.h"
 #include "sign.h"
 #include "txn_digest.h"
@@ -69,6 +70,7 @@ define_settings(void)
 							audit_filter_check_int, NULL, NULL);
 	audit_context_define_settings();
 	audit_filter_define_settings();
+	audit_session_define_settings();
 	MarkGUCPrefixReserved("audit");
 }
 
@@ -93,4 +95,5 @@ _PG_init(void)
 	audit_capture_utility_init();
 	audit_capture_executor_init();
 	audit_capture_function_init();
+	audit_session_events_init();
 }
