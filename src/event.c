@@ -30,6 +30,7 @@
 #include "event.h"
 #include "event_context.h"
 #include "event_format.h"
+#include "event_queue.h"
 #include "redact.h"
 #include "scope.h"
 #include "schema.h"
@@ -43,22 +44,17 @@ int			audit_statement_max_bytes = 1024 * 1024;
 static MemoryContext event_cxt = NULL;
 
 /*
- * Can an event be written now?  Not outside a transaction, not on a standby
+ * Can an event be recorded now?  Not outside a transaction, not on a standby
  * (nothing can be written there), not in a parallel worker (the leader
  * records the statement), not from inside an extension script (the CREATE
- * or ALTER EXTENSION itself is recorded), not in a read-only transaction,
- * and not where audit_ext is not installed.
+ * or ALTER EXTENSION itself is recorded), and not where audit_ext is not
+ * installed.  (In a read-only transaction it is queued: see
+ * audit_event_record.)
  */
 bool
 audit_can_record(void)
 {
-	/*
-	 * A read-only transaction can only write temporary tables (session
-	 * private, gone at disconnect), and nextval() of our sequences is
-	 * refused there: such writes are not recorded.
-	 */
-	if (!IsTransactionState() || IsParallelWorker() || creating_extension ||
-		XactReadOnly)
+	if (!IsTransactionState() || IsParallelWorker() || creating_extension)
 		return false;
 	if (RecoveryInProgress())
 		return false;
@@ -262,6 +258,21 @@ audit_event_record(const AuditEvent *event)
 	oldcxt = MemoryContextSwitchTo(event_cxt);
 	audit_context_capture(&ctx);
 	ctx.nesting_level = audit_scope_level();
+
+	/*
+	 * A read-only transaction cannot write the trail (nextval() of our
+	 * sequences is refused there): its events (reads, SET, function calls,
+	 * writes to temporary tables) travel the event queue, and the sealer
+	 * writes them in a transaction of its own.  Each is then a statement of
+	 * its own (no statement id can be taken here).
+	 */
+	if (XactReadOnly)
+	{
+		(void) audit_queue_event(event, &ctx, MyDatabaseId, NULL, false);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(event_cxt);
+		return;
+	}
 	MemoryContextSwitchTo(oldcxt);
 	event_write(event, &ctx, true);
 }
