@@ -176,8 +176,11 @@ INSERT INTO regress_u VALUES (1, 'one'), (2, NULL);
 SELECT audit.seal() IS NOT NULL AS sealed;
 SELECT count(*) AS event_columns FROM pg_attribute
  WHERE attrelid = 'audit.event'::regclass AND attnum > 0 AND NOT attisdropped;
+-- (Proofs of the sealed events: events that come through the event queue,
+-- e.g. logins, may commit after the seal.)
 SELECT bool_and(format_version = 1) AS all_format_1,
-       bool_and(audit.verify_inclusion_proof(audit.inclusion_proof(event_id))) AS proofs_hold
+       bool_and(CASE WHEN block_id IS NOT NULL
+                THEN audit.verify_inclusion_proof(audit.inclusion_proof(event_id)) END) AS proofs_hold
   FROM audit.events;
 SELECT ok, problems FROM audit.verify();
 ALTER EXTENSION audit_ext UPDATE;
@@ -192,7 +195,8 @@ SELECT format_version, count(*) > 1 AS several,
        count(*) FILTER (WHERE num_nonnulls(class, statement_id, nesting_level, app_user,
                                            context, parameters, objects, sqlstate,
                                            message, detail) > 0) > 0 AS with_format_2_columns,
-       bool_and(audit.verify_inclusion_proof(audit.inclusion_proof(event_id))) AS proofs_hold
+       bool_and(CASE WHEN block_id IS NOT NULL
+                THEN audit.verify_inclusion_proof(audit.inclusion_proof(event_id)) END) AS proofs_hold
   FROM audit.events e GROUP BY format_version ORDER BY format_version;
 SELECT ok, problems FROM audit.verify();
 -- Tampering with an event of either version is caught.
