@@ -118,6 +118,8 @@ is(sql(q{SELECT count(*) >= 4, bool_and(format_version = 1) FROM audit.events}),
 is(sql('SELECT ok, problems FROM audit.verify()'), 't|0', 'the 0.1 trail verifies in the server');
 my ($rc, $out, $err) = av(conn());
 is($rc, 0, 'audit_verify: the live 0.1 trail verifies');
+($rc, $out) = av(conn() . ' user=auditor');
+is($rc, 0, 'audit_verify: so it does as audit_reader, through the views of 0.1');
 ($rc, $out) = av('--export', "$dir/before", conn());
 is($rc, 0, 'audit_verify exports the 0.1 trail');
 ($rc, $out) = av('--bundle', "$dir/before");
