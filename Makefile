@@ -45,6 +45,9 @@ AV_LIBS = -L$(shell $(PG_CONFIG) --libdir) -lpq -ljson-c -lcrypto \
 
 all: $(AV_PROGRAM)
 
+# The version string comes from the control file.
+$(AV_OBJS): $(EXTENSION).control
+
 $(AV_PROGRAM): $(AV_OBJS) $(AV_FE_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(AV_OBJS) $(AV_FE_OBJS) $(AV_LIBS)
 

@@ -7,13 +7,13 @@
  *	ddl			CREATE, ALTER, DROP, COMMENT, ... (log_statement's "ddl"),
  *				except what is "role"
  *	write		INSERT, UPDATE, DELETE, MERGE, TRUNCATE, COPY FROM
- *	read		SELECT, COPY TO
+ *	read		SELECT, COPY TO, DECLARE CURSOR, FETCH, MOVE, CLOSE
  *	role		GRANT, REVOKE, CREATE/ALTER/DROP ROLE, ALTER DEFAULT
  *				PRIVILEGES, REASSIGN OWNED, SET ROLE, SET SESSION
  *				AUTHORIZATION
  *	function	DO, CALL, and calls of functions outside the system schemas
  *	misc		VACUUM, ANALYZE, CHECKPOINT, LOCK, CLUSTER, REINDEX, DISCARD,
- *				LISTEN, NOTIFY, LOAD, FETCH, EXPLAIN, ...
+ *				LISTEN, NOTIFY, LOAD, EXPLAIN, ...
  *	misc_set	SET, RESET, SHOW
  *
  * Statements of the executor (SELECT and DML) are classified where they are
@@ -107,6 +107,10 @@ audit_utility_class(Node *parsetree)
 		case T_DoStmt:
 		case T_CallStmt:
 			return AUDIT_CLASS_FUNCTION;
+		case T_DeclareCursorStmt:
+		case T_FetchStmt:
+		case T_ClosePortalStmt:
+			return AUDIT_CLASS_READ;
 		case T_ExplainStmt:
 			return AUDIT_CLASS_MISC;
 		default:

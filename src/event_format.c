@@ -142,6 +142,22 @@ audit_event_format(const Datum *values, const bool *isnull, int natts)
 }
 
 /*
+ * Do the columns that the row's format version does not hash (the later
+ * versions' columns, in a row written by an earlier one) hold values?  No
+ * hash covers them, so content there is content nobody recorded.
+ */
+bool
+audit_event_has_unhashed(const Datum *values, const bool *isnull, int natts)
+{
+	int			version = audit_event_format(values, isnull, natts);
+
+	for (int i = 0; i < natts && i < Natts_event; i++)
+		if (audit_event_columns[i].hashed_since > version && !isnull[i])
+			return true;
+	return false;
+}
+
+/*
  * Append the canonical encoding of an event row (values/isnull indexed by
  * attribute number - 1; natts of them) to buf, in the row's own format version: the
  * columns that version hashes, in column order.

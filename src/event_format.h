@@ -17,6 +17,8 @@
 
 extern int	audit_event_format(const Datum *values, const bool *isnull,
 							   int natts);
+extern bool audit_event_has_unhashed(const Datum *values, const bool *isnull,
+									 int natts);
 extern void audit_event_encode(StringInfo buf, const Datum *values,
 							   const bool *isnull, int natts);
 extern void audit_event_leaf_hash(const Datum *values, const bool *isnull,

@@ -175,6 +175,9 @@ verify_event(Verifier *v, Where *w, TupleTableSlot *slot,
 		report(v, w, "event altered", "unknown format version");
 		return;
 	}
+	if (audit_event_has_unhashed(values, isnull, natts))
+		report(v, w, "event altered",
+			   "fields its format version does not hash hold values");
 	audit_event_leaf_hash(values, isnull, natts, computed);
 	if (stored == NULL)
 	{
