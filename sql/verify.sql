@@ -207,8 +207,12 @@ BEGIN;
 UPDATE audit.event SET statement = 'SELECT 1' WHERE event_id IN (:v1_id, :v2_id);
 SELECT problem, event_id = :v1_id AS v1, event_id = :v2_id AS v2 FROM audit.verify_report();
 ROLLBACK;
--- A value in a column format 1 does not hash: no hash covers it, and the
--- proof of that event no longer holds.
+-- A value in a column format 1 does not hash: no hash covers it; verify()
+-- reports it, and the proof of that event no longer holds.
+BEGIN;
+UPDATE audit.event SET app_user = 'mallory' WHERE event_id = :v1_id;
+SELECT problem, detail, event_id = :v1_id AS v1 FROM audit.verify_report();
+ROLLBACK;
 SELECT audit.verify_inclusion_proof(jsonb_set(audit.inclusion_proof(:v1_id),
        '{event,app_user}', '"mallory"')) AS v1_with_app_user;
 -- Proofs made by 0.1 have no keys for format 2's columns: fine for an
