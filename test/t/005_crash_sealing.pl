@@ -38,6 +38,13 @@ max_connections = 20
 restart_after_crash = on
 # Small blocks: catching up after a crash takes many of them.
 audit.block_max_transactions = 50
+# audit.seal() must return the newest block, and a block sealed by it must
+# hold the statement just before it.  Logins and logouts (every safe_psql
+# and every pgbench client is a session) are written and sealed by the
+# sealer at moments of its own, and are lost with the queue in a crash by
+# design; they are not what this test is about (030_session_events covers
+# them): leave them out.
+audit.log_connections = off
 });
 $node->start;
 
@@ -260,8 +267,9 @@ for my $r (@rounds)
 		       (SELECT count(*) FROM public.crash_load
 		         WHERE note IN ('undone in savepoint', 'rolled back')),
 		       (SELECT count(*) FROM audit.events
-		         WHERE statement ~ 'undone in savepoint|rolled back'))}),
-		'0|0', "round $round: no row and no event of aborted work");
+		         WHERE kind = 'statement'
+		           AND statement ~ 'undone in savepoint|rolled back'))}),
+		'0|0', "round $round: no row and no statement event of aborted work");
 	is( $node->safe_psql(
 			'postgres', q{
 		SELECT format('%s|%s|%s|%s|%s', ok, unsealed_events, problems,
