@@ -185,6 +185,28 @@ event_fill_what(Datum *values, bool *isnull, const AuditEvent *event)
 		audit_set(values, isnull, Anum_event_detail, json_datum(event->detail));
 }
 
+/* The scratch context events are built in (reset after each). */
+static MemoryContext
+event_memory(void)
+{
+	if (event_cxt == NULL)
+		event_cxt = AllocSetContextCreate(TopMemoryContext,
+										  "audit_ext event",
+										  ALLOCSET_DEFAULT_SIZES);
+	return event_cxt;
+}
+
+/* A leaf hash as a bytea Datum. */
+static Datum
+leaf_datum(const uint8 leaf[AUDIT_HASH_LEN])
+{
+	bytea	   *b = palloc(VARHDRSZ + AUDIT_HASH_LEN);
+
+	SET_VARSIZE(b, VARHDRSZ + AUDIT_HASH_LEN);
+	memcpy(VARDATA(b), leaf, AUDIT_HASH_LEN);
+	return PointerGetDatum(b);
+}
+
 /*
  * Build the row for an event with the given context, hash it, and insert
  * it in the current transaction.  Its statement id: ctx's if set, else
@@ -196,18 +218,13 @@ event_write(const AuditEvent *event, const AuditContext *ctx, bool in_scope)
 	Datum		values[Natts_event];
 	bool		isnull[Natts_event];
 	uint8		leaf[AUDIT_HASH_LEN];
-	bytea	   *leaf_bytea;
 	Relation	rel;
 	int64		event_id;
 	int			version;
 	int			natts;
 	MemoryContext oldcxt;
 
-	if (event_cxt == NULL)
-		event_cxt = AllocSetContextCreate(TopMemoryContext,
-										  "audit_ext event",
-										  ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(event_cxt);
+	oldcxt = MemoryContextSwitchTo(event_memory());
 
 	memset(isnull, true, sizeof(isnull));
 	event_fill_context(values, isnull, ctx);
@@ -227,11 +244,7 @@ event_write(const AuditEvent *event, const AuditContext *ctx, bool in_scope)
 
 	natts = RelationGetDescr(rel)->natts;
 	audit_event_leaf_hash(values, isnull, natts, leaf);
-	leaf_bytea = palloc(VARHDRSZ + AUDIT_HASH_LEN);
-	SET_VARSIZE(leaf_bytea, VARHDRSZ + AUDIT_HASH_LEN);
-	memcpy(VARDATA(leaf_bytea), leaf, AUDIT_HASH_LEN);
-	audit_set(values, isnull, Anum_event_leaf_hash,
-			  PointerGetDatum(leaf_bytea));
+	audit_set(values, isnull, Anum_event_leaf_hash, leaf_datum(leaf));
 
 	/* In 0.1's layout, only its columns are stored (and hashed). */
 	audit_store_insert(rel, values, isnull);
@@ -251,11 +264,7 @@ audit_event_record(const AuditEvent *event)
 	AuditContext ctx;
 	MemoryContext oldcxt;
 
-	if (event_cxt == NULL)
-		event_cxt = AllocSetContextCreate(TopMemoryContext,
-										  "audit_ext event",
-										  ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(event_cxt);
+	oldcxt = MemoryContextSwitchTo(event_memory());
 	audit_context_capture(&ctx);
 	ctx.nesting_level = audit_scope_level();
 
@@ -270,7 +279,7 @@ audit_event_record(const AuditEvent *event)
 	{
 		(void) audit_queue_event(event, &ctx, MyDatabaseId, NULL, false);
 		MemoryContextSwitchTo(oldcxt);
-		MemoryContextReset(event_cxt);
+		MemoryContextReset(event_memory());
 		return;
 	}
 	MemoryContextSwitchTo(oldcxt);
