@@ -27,7 +27,7 @@
 PACKAGES=(
 	postgresql-15 postgresql-server-dev-15 postgresql-client-15 libjson-c-dev
 	libssl-dev libkrb5-dev postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
-	libipc-run-perl perl make gcc rsync util-linux coreutils openssl
+	libipc-run-perl perl make gcc rsync util-linux coreutils openssl gdb
 )
 
 # Variables that would redirect our clients to some other server or user.
