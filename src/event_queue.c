@@ -450,7 +450,7 @@ audit_queue_entry(const AuditQueueEntry *entry, bool wait)
 	if (OidIsValid(entry->dbid) &&
 		audit_sealer_need(entry->dbid, GetCurrentTimestamp()) == AUDIT_SEALER_ABSENT)
 	{
-		audit_queue_log_entry(entry, "the database has no audit_ext", false);
+		audit_queue_unaudited(entry, false);
 		return false;
 	}
 
@@ -737,6 +737,19 @@ static void
 log_member_int(StringInfo buf, const char *name, int64 value)
 {
 	appendStringInfo(buf, ", \"%s\": " INT64_FORMAT, name, value);
+}
+
+/*
+ * An event of a database without audit_ext.  That database is not audited,
+ * by its owner's choice: the logins, logouts and errors of its sessions are
+ * not lost events, and are neither logged nor counted.  A failed login is
+ * (someone trying to get in, perhaps to a database that does not exist).
+ */
+void
+audit_queue_unaudited(const AuditQueueEntry *entry, bool can_scan)
+{
+	if (entry->event.kind != NULL && strcmp(entry->event.kind, "login_failed") == 0)
+		audit_queue_log_entry(entry, "the database has no audit_ext", can_scan);
 }
 
 /*

@@ -50,6 +50,7 @@ extern void audit_queue_init(void);
 extern bool audit_queue_event(const AuditEvent *event, const AuditContext *ctx,
 							  Oid dbid, const char *dbname, bool wait);
 extern bool audit_queue_entry(const AuditQueueEntry *entry, bool wait);
+extern void audit_queue_unaudited(const AuditQueueEntry *entry, bool can_scan);
 extern void audit_queue_log_entry(const AuditQueueEntry *entry,
 								  const char *reason, bool can_scan);
 

@@ -64,7 +64,11 @@ launcher_entry_database(const AuditQueueTicket *ticket, const Oid *dbids,
 	return InvalidOid;
 }
 
-/* A queued event that no sealer can take goes to the server log. */
+/*
+ * A queued event that no sealer can take goes to the server log (reason
+ * given), or, when its database has no audit_ext (reason NULL), where
+ * audit_queue_unaudited says.
+ */
 static void
 launcher_log_entry(const AuditQueueTicket *ticket, const char *reason)
 {
@@ -73,7 +77,10 @@ launcher_log_entry(const AuditQueueTicket *ticket, const char *reason)
 	if (!audit_queue_claim_one(ticket))
 		return;
 	audit_queue_read(ticket, &entry);
-	audit_queue_log_entry(&entry, reason, true);
+	if (reason != NULL)
+		audit_queue_log_entry(&entry, reason, true);
+	else
+		audit_queue_unaudited(&entry, true);
 	audit_queue_release(ticket, 1);
 }
 
@@ -97,7 +104,7 @@ launcher_route_entry(const AuditQueueTicket *ticket, const Oid *dbids,
 	need = audit_sealer_need(dbid, now);
 	if (need == AUDIT_SEALER_ABSENT)
 	{
-		launcher_log_entry(ticket, "the database has no audit_ext");
+		launcher_log_entry(ticket, NULL);
 		return false;
 	}
 	if (dbid != ticket->dbid && !audit_queue_route(ticket, dbid))
