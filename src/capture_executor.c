@@ -187,14 +187,30 @@ exec_record(QueryDesc *queryDesc)
 	audit_event_record(&event);
 }
 
+/*
+ * A new top-level statement starts here.  Under EXPLAIN without ANALYZE
+ * the plan is set up but never run: the function calls it announces while
+ * being set up are not calls (capture_function.c).
+ */
 static void
 audit_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	bool		explain_only = (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0;
+	bool		was = audit_scope_set_explain_only(explain_only);
+
 	audit_scope_top_start();
-	if (prev_ExecutorStart)
-		prev_ExecutorStart(queryDesc, eflags);
-	else
-		standard_ExecutorStart(queryDesc, eflags);
+	PG_TRY();
+	{
+		if (prev_ExecutorStart)
+			prev_ExecutorStart(queryDesc, eflags);
+		else
+			standard_ExecutorStart(queryDesc, eflags);
+	}
+	PG_FINALLY();
+	{
+		(void) audit_scope_set_explain_only(was);
+	}
+	PG_END_TRY();
 }
 
 static void

@@ -50,6 +50,7 @@ function_record(Oid funcid)
 	AuditEvent	event = {0};
 
 	if (!audit_class_enabled(AUDIT_CLASS_FUNCTION) || audit_in_internal() ||
+		audit_scope_explain_only() ||
 		!function_is_user(funcid) || !audit_can_record() ||
 		!audit_statement_wanted(AUDIT_CLASS_FUNCTION, NIL, false))
 		return;

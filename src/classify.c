@@ -129,14 +129,20 @@ audit_utility_class(Node *parsetree)
 }
 
 /*
- * An audit.* setting that says what is recorded.  audit.app_user and
+ * A setting that says what is recorded: audit.*, and log_min_messages
+ * (above "error", failed statements are never seen).  audit.app_user and
  * audit.context say on whose behalf, are anyone's to set, and appear in
  * every event that follows: their changes are not forced into the trail.
  */
 static bool
 is_audit_setting(const char *name)
 {
-	return name != NULL && pg_strncasecmp(name, "audit.", 6) == 0 &&
+	if (name == NULL)
+		return false;
+	/* Errors reach the trail through the server log's reporting. */
+	if (pg_strcasecmp(name, "log_min_messages") == 0)
+		return true;
+	return pg_strncasecmp(name, "audit.", 6) == 0 &&
 		pg_strcasecmp(name, "audit.app_user") != 0 &&
 		pg_strcasecmp(name, "audit.context") != 0;
 }

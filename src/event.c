@@ -3,9 +3,11 @@
  * event.c
  *	  Turning what a capture hook saw into a hashed audit.event row.
  *
- * Events are written in the audited transaction itself: they commit with
- * the change they describe, or vanish with it (and with a rolled-back
- * subtransaction).
+ * Statement events are written in the audited transaction itself: they
+ * commit with the change they describe, or vanish with it (and with a
+ * rolled-back subtransaction).  In a read-only transaction, which cannot
+ * write the trail, they are queued instead (event_queue.c) and outlive a
+ * rollback: what was read was read.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,6 +18,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "commands/extension.h"
+#include "common/jsonapi.h"
 #include "miscadmin.h"
 #include "parser/scansup.h"
 #include "mb/pg_wchar.h"
@@ -159,16 +162,42 @@ event_fill_context(Datum *values, bool *isnull, const AuditContext *ctx)
 				  Int32GetDatum(ctx->nesting_level));
 }
 
+/*
+ * An error's DETAIL, HINT and CONTEXT (a JSON object) may quote a statement
+ * with a password (dynamic SQL run by a function): redacted like the
+ * statement.  Should redaction have left the text unreadable as JSON, the
+ * whole detail is replaced rather than let the password through or make
+ * the event fail.
+ */
+static const char *
+redact_detail(const char *json, bool failed)
+{
+	const char *redacted = failed ? audit_redact_failed(json) : audit_redact(json);
+	JsonLexContext *lex;
+
+	if (redacted == json)
+		return json;
+	lex = makeJsonLexContextCstringLen((char *) redacted, strlen(redacted),
+									   GetDatabaseEncoding(), true);
+	if (pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS)
+		return redacted;
+	return "{\"redacted\": \"it quoted a password\"}";
+}
+
 /* What the capture hook saw (all NULL on entry). */
 static void
 event_fill_what(Datum *values, bool *isnull, const AuditEvent *event)
 {
+	bool		failed = event->kind != NULL && strcmp(event->kind, "error") == 0;
+
 	audit_set_text(values, isnull, Anum_event_kind, event->kind);
 	audit_set_text(values, isnull, Anum_event_class, event->class_name);
 	audit_set_text(values, isnull, Anum_event_command, event->command);
 	audit_set_text(values, isnull, Anum_event_object_name, event->object_name);
+
 	/* Capped by whoever took it (audit_statement_text, the event queue). */
 	audit_set_text(values, isnull, Anum_event_statement,
+				   failed ? audit_redact_failed(event->statement) :
 				   audit_redact(event->statement));
 	if (event->has_rows)
 		audit_set(values, isnull, Anum_event_rows_affected,
@@ -182,7 +211,8 @@ event_fill_what(Datum *values, bool *isnull, const AuditEvent *event)
 	audit_set_text(values, isnull, Anum_event_message,
 				   audit_redact(event->message));
 	if (event->detail != NULL)
-		audit_set(values, isnull, Anum_event_detail, json_datum(event->detail));
+		audit_set(values, isnull, Anum_event_detail,
+				  json_datum(redact_detail(event->detail, failed)));
 }
 
 /* The scratch context events are built in (reset after each). */

@@ -137,6 +137,33 @@ check_app_user(char **newval, void **extra pg_attribute_unused(),
 }
 
 /*
+ * Does jsonb_in accept s?  Beyond JSON's grammar it refuses \u0000 and
+ * numbers numeric cannot hold; asked of jsonb_in itself, whose errors are
+ * plain input errors (no resources to release), caught here.
+ */
+static bool
+jsonb_accepts(const char *s)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	PG_TRY();
+	{
+		(void) DirectFunctionCall1(jsonb_in, CStringGetDatum(s));
+	}
+	PG_CATCH();
+	{
+		if (geterrcode() == ERRCODE_OUT_OF_MEMORY)
+			PG_RE_THROW();
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
  * audit.context must be empty or a JSON object that jsonb accepts (it is
  * stored as jsonb in every event: a value it refused would make the
  * audited statement fail).
@@ -165,9 +192,9 @@ check_app_context(char **newval, void **extra pg_attribute_unused(),
 		GUC_check_errdetail("audit.context must be a JSON object.");
 		return false;
 	}
-	if (strstr(s, "\\u0000") != NULL)
+	if (!jsonb_accepts(s))
 	{
-		GUC_check_errdetail("\\u0000 cannot be stored in jsonb.");
+		GUC_check_errdetail("jsonb does not accept it (e.g. \\u0000, or a number out of range).");
 		return false;
 	}
 	return true;

@@ -166,6 +166,10 @@ typedef struct QueueShared
 } QueueShared;
 
 static QueueShared *queue = NULL;
+
+/* The entry this process queued and will wait for later (deferred). */
+static int	deferred_slot = -1;
+static uint64 deferred_generation = 0;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
@@ -428,8 +432,8 @@ queue_wait_done(int i, uint64 generation, TimestampTz deadline)
  * database is known to have no audit_ext, or the queue stayed full.
  * Never raises an error.
  */
-bool
-audit_queue_entry(const AuditQueueEntry *entry, bool wait)
+static bool
+queue_entry(const AuditQueueEntry *entry, bool wait, bool defer)
 {
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													   audit_queue_wait_timeout);
@@ -440,6 +444,12 @@ audit_queue_entry(const AuditQueueEntry *entry, bool wait)
 	if (queue == NULL || MyProc == NULL)
 	{
 		audit_queue_log_entry(entry, "the process could not use the event queue", false);
+		return false;
+	}
+	if (!IsUnderPostmaster)
+	{
+		/* Single-user mode: no sealer will ever take it. */
+		audit_queue_log_entry(entry, "single-user mode", false);
 		return false;
 	}
 	if (RecoveryInProgress())
@@ -460,7 +470,12 @@ audit_queue_entry(const AuditQueueEntry *entry, bool wait)
 		slot_fill(&queue->slots[i], entry);
 		queue_publish(i, wait ? MyProc->pgprocno : -1);
 		queue_wake_consumer(entry->dbid);
-		if (wait)
+		if (wait && defer)
+		{
+			deferred_slot = i;
+			deferred_generation = generation;
+		}
+		else if (wait)
 		{
 			queue_wait_done(i, generation, deadline);
 			slept = true;
@@ -473,6 +488,40 @@ audit_queue_entry(const AuditQueueEntry *entry, bool wait)
 	if (slept)
 		SetLatch(MyLatch);
 	return i >= 0;
+}
+
+bool
+audit_queue_entry(const AuditQueueEntry *entry, bool wait)
+{
+	return queue_entry(entry, wait, false);
+}
+
+/*
+ * Queue an event whose producer will wait for its commit later, with
+ * audit_queue_wait_deferred(): a failed statement's error report runs
+ * before its transaction is aborted, with its locks still held, and must
+ * not sit on them while the sealer works.
+ */
+bool
+audit_queue_entry_deferred(const AuditQueueEntry *entry)
+{
+	return queue_entry(entry, true, true);
+}
+
+/* Wait (up to audit.queue_wait_timeout) for the deferred entry, if any. */
+void
+audit_queue_wait_deferred(void)
+{
+	int			i = deferred_slot;
+
+	if (i < 0 || queue == NULL)
+		return;
+	deferred_slot = -1;
+	queue_wait_done(i, deferred_generation,
+					TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												audit_queue_wait_timeout));
+	/* Our sleeps may have eaten a wake-up meant for the code we run in. */
+	SetLatch(MyLatch);
 }
 
 /* audit_queue_entry() for an event whose role names are known. */

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * event_queue.h
- *	  The durable path for events that cannot be written in the audited
+ *	  The separate path for events that cannot be written in the audited
  *	  transaction (logins, failed logins, logouts, errors, statements of
  *	  read-only transactions): a shared-memory queue that the sealer of the
  *	  event's database empties into the trail in a transaction of its own.
@@ -50,6 +50,8 @@ extern void audit_queue_init(void);
 extern bool audit_queue_event(const AuditEvent *event, const AuditContext *ctx,
 							  Oid dbid, const char *dbname, bool wait);
 extern bool audit_queue_entry(const AuditQueueEntry *entry, bool wait);
+extern bool audit_queue_entry_deferred(const AuditQueueEntry *entry);
+extern void audit_queue_wait_deferred(void);
 extern void audit_queue_unaudited(const AuditQueueEntry *entry, bool can_scan);
 extern void audit_queue_log_entry(const AuditQueueEntry *entry,
 								  const char *reason, bool can_scan);

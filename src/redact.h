@@ -13,5 +13,6 @@
 #define AUDIT_REDACTED	"'[redacted]'"
 
 extern const char *audit_redact(const char *text);
+extern const char *audit_redact_failed(const char *text);
 
 #endif							/* AUDIT_REDACT_H */

@@ -30,6 +30,7 @@ static int	nesting_level = 0;
 static int64 statement_id = 0;
 static int	internal_depth = 0;
 static bool setting_changed = false;
+static bool explain_only = false;
 
 int
 audit_scope_level(void)
@@ -69,6 +70,22 @@ audit_scope_statement_id(int64 event_id)
 	if (statement_id == 0)
 		statement_id = event_id;
 	return statement_id;
+}
+
+/* Setting up a plan that will not run (EXPLAIN)?  Returns the old value. */
+bool
+audit_scope_set_explain_only(bool value)
+{
+	bool		old = explain_only;
+
+	explain_only = value;
+	return old;
+}
+
+bool
+audit_scope_explain_only(void)
+{
+	return explain_only;
 }
 
 void
@@ -117,6 +134,8 @@ scope_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 	{
 		internal_depth = 0;
 		setting_changed = false;
+		/* Its first event is gone with the transaction. */
+		statement_id = 0;
 	}
 }
 

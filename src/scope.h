@@ -18,6 +18,9 @@ extern void audit_scope_leave(int saved_level);
 extern void audit_scope_top_start(void);
 extern int64 audit_scope_statement_id(int64 event_id);
 
+extern bool audit_scope_set_explain_only(bool value);
+extern bool audit_scope_explain_only(void);
+
 extern void audit_internal_begin(void);
 extern void audit_internal_end(void);
 extern bool audit_in_internal(void);

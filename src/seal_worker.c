@@ -102,8 +102,6 @@ static Oid	wake_dbid = InvalidOid;
 /* Consecutive failed rounds of this sealer; read after a longjmp. */
 static volatile int sealer_failures = 0;
 
-/* Launcher and sealer: tickets for the queued events they take. */
-
 /*
  * Once this transaction commits, the launcher should look for databases
  * that need a sealer: dbid may now have audit_ext (CREATE EXTENSION,

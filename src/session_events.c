@@ -20,9 +20,13 @@
  * reporting, in a transaction about to abort: it reads no catalog, takes
  * no lock but the queue's, allocates nothing that could fail, and raises
  * nothing.  Role names it does not know from the login are sent as role
- * ids, for the sealer to look up.  It waits (audit.queue_wait_timeout) for
- * the event to be committed, so that the client hears of the failure only
- * once the trail has it.
+ * ids, for the sealer to look up.  A failed login waits
+ * (audit.queue_wait_timeout) for its event to be committed, so that the
+ * client hears of the failure only once the trail has it.  A failed
+ * statement's error is reported before its transaction aborts, with its
+ * locks still held: it waits only once the abort has released them (a
+ * resource-release callback), so the session goes on only once its
+ * failure is in the trail, without holding anybody up meanwhile.
  *
  * Only regular client backends are audited this way: background workers
  * (the sealer and the launcher among them) and WAL senders are not.
@@ -48,6 +52,7 @@
 #include "utils/elog.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "event.h"
@@ -432,10 +437,28 @@ session_record_error(const ErrorData *edata)
 	entry.event.message = edata->message;
 	entry.event.statement = debug_query_string;
 	entry.event.detail = session_error_detail(edata, false, detail);
-	(void) audit_queue_entry(&entry,
-							 ERRCODE_TO_CATEGORY(edata->sqlerrcode) !=
-							 ERRCODE_OPERATOR_INTERVENTION ||
-							 edata->elevel < FATAL);
+	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION &&
+		edata->elevel >= FATAL)
+		(void) audit_queue_entry(&entry, false);
+	else
+		(void) audit_queue_entry_deferred(&entry);
+}
+
+/*
+ * After a failed statement's transaction (or subtransaction) has released
+ * its locks, wait for its error event to be committed: the session goes
+ * on only once its failure is in the trail, and holds nobody up meanwhile.
+ * (The client has the error message already: the error is reported before
+ * the transaction is aborted.)
+ */
+static void
+session_release_callback(ResourceReleasePhase phase,
+						 bool isCommit pg_attribute_unused(),
+						 bool isTopLevel pg_attribute_unused(),
+						 void *arg pg_attribute_unused())
+{
+	if (phase == RESOURCE_RELEASE_AFTER_LOCKS)
+		audit_queue_wait_deferred();
 }
 
 /* ------------------------------------------------------------------------
@@ -520,4 +543,5 @@ audit_session_events_init(void)
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = session_emit_log;
 	RegisterXactCallback(session_xact_callback, NULL);
+	RegisterResourceReleaseCallback(session_release_callback, NULL);
 }
