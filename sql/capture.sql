@@ -76,7 +76,7 @@ ROLLBACK TO s1;
 INSERT INTO regress_app.accounts VALUES (23, 'kept too', 0);
 COMMIT;
 -- A failing statement leaves no statement event: it is recorded as an error
--- (through the event queue, committed before the client saw the error).
+-- (through the event queue, committed before the session goes on).
 INSERT INTO regress_app.accounts VALUES (21, 'duplicate', 0);
 SELECT kind, command, sqlstate, statement FROM audit.events
  WHERE kind NOT IN ('login', 'logout') AND event_id > :start_id ORDER BY event_id;

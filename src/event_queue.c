@@ -21,7 +21,9 @@
  * holding an old ticket never frees or waits for someone else's entry.
  *
  * A producer may wait (audit.queue_wait_timeout) until its entry is
- * committed: an error is then in the trail before the client hears of it.
+ * committed, at once (a failed login: before the client hears of it) or
+ * later (a failed statement: once its abort has released its locks, before
+ * the session runs anything else).
  * When the queue is full it waits for a free slot, within the same limit,
  * and then writes the event to the server log as one JSON line instead:
  * an event may miss the trail, but it is never dropped silently.
@@ -178,8 +180,9 @@ audit_queue_define_settings(void)
 {
 	DefineCustomIntVariable("audit.queue_wait_timeout",
 							"Longest wait for an event queued for the trail to be committed.",
-							"A failed login or a failed statement waits up to this long for its "
-							"event to reach the trail before the client is told of the failure; "
+							"A failed login waits up to this long for its event to reach the trail "
+							"before the client is told; a failed session statement, before the "
+							"session goes on; "
 							"also the longest wait for room in a full queue.  0 does not wait.",
 							&audit_queue_wait_timeout,
 							2000, 0, 3600 * 1000,
