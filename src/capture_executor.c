@@ -162,6 +162,10 @@ exec_record(QueryDesc *queryDesc)
 	ModifyTable *mt;
 	AuditEvent	event = {0};
 
+	/* A statement that changed tracked rows is recorded with them. */
+	if (audit_scope_take_rows())
+		forced = true;
+
 	if (cls == AUDIT_CLASS_NONE || audit_in_internal() ||
 		(!forced && !audit_class_enabled(cls)) || !audit_can_record() ||
 		!audit_statement_wanted(cls, audit_filter_uses_relations() ?

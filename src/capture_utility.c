@@ -137,6 +137,9 @@ audit_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	audit_utility_wake_launcher(parsetree);
 
 	forced = audit_scope_take_setting_change() || forced;
+	/* A COPY FROM or TRUNCATE of tracked rows is recorded with them. */
+	if (audit_scope_take_rows())
+		forced = true;
 	if (!candidate || !audit_can_record() ||
 		!audit_statement_wanted(cls, audit_filter_uses_relations() ?
 								utility_relids(parsetree) : NIL, forced))

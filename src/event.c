@@ -151,8 +151,9 @@ event_fill_context(Datum *values, bool *isnull, const AuditContext *ctx)
 				  Int32GetDatum(ctx->client_port));
 	audit_set_text(values, isnull, Anum_event_application_name,
 				   ctx->application_name);
-	audit_set(values, isnull, Anum_event_backend_pid,
-			  Int32GetDatum(ctx->backend_pid));
+	if (ctx->backend_pid != 0)
+		audit_set(values, isnull, Anum_event_backend_pid,
+				  Int32GetDatum(ctx->backend_pid));
 	audit_set_text(values, isnull, Anum_event_database, ctx->database);
 	audit_set_text(values, isnull, Anum_event_app_user, ctx->app_user);
 	if (ctx->context != NULL)
@@ -184,6 +185,34 @@ redact_detail(const char *json, bool failed)
 	return "{\"redacted\": \"it quoted a password\"}";
 }
 
+static void
+set_jsonb(Datum *values, bool *isnull, int attnum, Jsonb *value)
+{
+	if (value != NULL)
+		audit_set(values, isnull, attnum, JsonbPGetDatum(value));
+}
+
+/*
+ * A row event's images, and the fresh random salt their commitments are
+ * made with (docs/FORMAT.md, "Row images").
+ */
+static void
+event_fill_row(Datum *values, bool *isnull, const AuditRowImages *row)
+{
+	bytea	   *salt = palloc(VARHDRSZ + AUDIT_ROW_SALT_LEN);
+
+	set_jsonb(values, isnull, Anum_event_row_key, row->row_key);
+	set_jsonb(values, isnull, Anum_event_old_row, row->old_row);
+	set_jsonb(values, isnull, Anum_event_new_row, row->new_row);
+	set_jsonb(values, isnull, Anum_event_changed_columns, row->changed_columns);
+	SET_VARSIZE(salt, VARHDRSZ + AUDIT_ROW_SALT_LEN);
+	if (!pg_strong_random(VARDATA(salt), AUDIT_ROW_SALT_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random salt for a row event")));
+	audit_set(values, isnull, Anum_event_row_salt, PointerGetDatum(salt));
+}
+
 /* What the capture hook saw (all NULL on entry). */
 static void
 event_fill_what(Datum *values, bool *isnull, const AuditEvent *event)
@@ -210,6 +239,8 @@ event_fill_what(Datum *values, bool *isnull, const AuditEvent *event)
 	audit_set_text(values, isnull, Anum_event_sqlstate, event->sqlstate);
 	audit_set_text(values, isnull, Anum_event_message,
 				   audit_redact(event->message));
+	if (event->row != NULL)
+		event_fill_row(values, isnull, event->row);
 	if (event->detail != NULL)
 		audit_set(values, isnull, Anum_event_detail,
 				  json_datum(redact_detail(event->detail, failed)));
@@ -313,6 +344,24 @@ audit_event_record(const AuditEvent *event)
 		return;
 	}
 	MemoryContextSwitchTo(oldcxt);
+	event_write(event, &ctx, true);
+}
+
+/*
+ * Record a row event (capture_row.c).  Who ran the statement and from
+ * where is its statement event's (same statement_id, same transaction):
+ * not repeated on every row.
+ */
+void
+audit_event_record_row(const AuditEvent *event)
+{
+	AuditContext ctx;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.occurred_at = GetCurrentTimestamp();
+	ctx.client_port = -1;
+	ctx.nesting_level = audit_scope_level();
+	audit_scope_note_rows();
 	event_write(event, &ctx, true);
 }
 

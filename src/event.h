@@ -11,7 +11,17 @@
 
 #include "postgres.h"
 
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
+
+/* A row event's images (row_image.c); NULL members are SQL NULL. */
+typedef struct AuditRowImages
+{
+	Jsonb	   *row_key;
+	Jsonb	   *old_row;
+	Jsonb	   *new_row;
+	Jsonb	   *changed_columns;
+} AuditRowImages;
 
 /* What a capture hook knows about an event; the rest is filled in here. */
 typedef struct AuditEvent
@@ -28,6 +38,7 @@ typedef struct AuditEvent
 	const char *sqlstate;		/* five characters, or NULL */
 	const char *message;		/* error message, or NULL */
 	const char *detail;			/* JSON object text, or NULL */
+	const AuditRowImages *row;	/* row events only; never queued */
 } AuditEvent;
 
 /*
@@ -53,6 +64,7 @@ typedef struct AuditContext
 
 extern bool audit_can_record(void);
 extern void audit_event_record(const AuditEvent *event);
+extern void audit_event_record_row(const AuditEvent *event);
 extern void audit_event_record_as(const AuditEvent *event,
 								  const AuditContext *ctx);
 extern char *audit_statement_text(const char *source, int location, int len);

@@ -24,11 +24,13 @@
 #include "port/pg_bswap.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
 #include "event_format.h"
+#include "hash.h"
 #include "schema.h"
 
 /* Field tags of the encoding. */
@@ -38,6 +40,12 @@
 #define FIELD_TIMESTAMP		0x03	/* 8 bytes, microseconds since 2000-01-01 UTC */
 #define FIELD_INET			0x04	/* canonical text form, as inet_out */
 #define FIELD_JSON			0x05	/* canonical text form, as jsonb_out */
+#define FIELD_ROW_IMAGE		0x06	/* jsonb object, as per-key commitments */
+
+/* Domain separation of a value's commitment and of its salt. */
+#define COMMIT_PREFIX_VALUE	0x03
+#define COMMIT_PREFIX_SALT	0x04
+#define COMMIT_SALT_LEN		16
 
 /* Does format version "version" hash column i (0-based)? */
 static inline bool
@@ -121,6 +129,129 @@ put_datum(StringInfo buf, Oid type, Datum value, bool isnull)
 }
 
 /*
+ * The canonical text of one jsonb value: what follows "key": in the
+ * canonical text of the object holding it.  (Row images hash it; masking
+ * hashes it too, row_image.c.)
+ */
+void
+audit_jsonb_value_text(StringInfo out, JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			appendStringInfoString(out, "null");
+			break;
+		case jbvBool:
+			appendStringInfoString(out, v->val.boolean ? "true" : "false");
+			break;
+		case jbvNumeric:
+			appendStringInfoString(out,
+								   DatumGetCString(DirectFunctionCall1(numeric_out,
+																	   NumericGetDatum(v->val.numeric))));
+			break;
+		case jbvString:
+			escape_json(out, pnstrdup(v->val.string.val, v->val.string.len));
+			break;
+		case jbvBinary:
+			(void) JsonbToCString(out, v->val.binary.data, v->val.binary.len);
+			break;
+		default:
+			elog(ERROR, "audit_ext: unexpected jsonb value type %d", (int) v->type);
+	}
+}
+
+/*
+ * The commitment to one member of a row image (docs/FORMAT.md, "Row
+ * images"): SHA-256(0x03 || salt || value text), the salt being the first
+ * 16 bytes of SHA-256(0x04 || row_salt || side || key).
+ */
+static void
+member_commitment(const uint8 *row_salt, char side, const char *key,
+				  int keylen, JsonbValue *value, StringInfo scratch,
+				  uint8 out[AUDIT_HASH_LEN])
+{
+	uint8		salt[AUDIT_HASH_LEN];
+
+	resetStringInfo(scratch);
+	appendBinaryStringInfo(scratch, (const char *) row_salt, AUDIT_ROW_SALT_LEN);
+	appendStringInfoChar(scratch, side);
+	appendBinaryStringInfo(scratch, key, keylen);
+	audit_hash_prefixed(COMMIT_PREFIX_SALT, scratch->data, scratch->len, salt);
+
+	resetStringInfo(scratch);
+	appendBinaryStringInfo(scratch, (const char *) salt, COMMIT_SALT_LEN);
+	audit_jsonb_value_text(scratch, value);
+	audit_hash_prefixed(COMMIT_PREFIX_VALUE, scratch->data, scratch->len, out);
+}
+
+/*
+ * Append a row image (tag 0x06): its member count, then each key and the
+ * commitment to its value, in the object's key order.  side is 'k', 'o' or
+ * 'n'.  Anything but an object, or a missing salt, cannot be encoded.
+ */
+static void
+put_row_image(StringInfo buf, Datum image, const uint8 *row_salt, char side)
+{
+	Jsonb	   *jb = DatumGetJsonbP(image);
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	StringInfoData body;
+	StringInfoData scratch;
+	uint32		count = 0;
+	uint32		be;
+
+	if (!JB_ROOT_IS_OBJECT(jb) || row_salt == NULL)
+		elog(ERROR, "audit_ext: cannot encode a row image that is not an object or has no salt");
+
+	initStringInfo(&body);
+	initStringInfo(&scratch);
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *key;
+		int			keylen;
+		uint8		commitment[AUDIT_HASH_LEN];
+
+		if (tok != WJB_KEY)
+			continue;
+		key = v.val.string.val;
+		keylen = v.val.string.len;
+		be = pg_hton32((uint32) keylen);
+		appendBinaryStringInfo(&body, (const char *) &be, sizeof(be));
+		appendBinaryStringInfo(&body, key, keylen);
+		tok = JsonbIteratorNext(&it, &v, true);
+		Assert(tok == WJB_VALUE);
+		member_commitment(row_salt, side, key, keylen, &v, &scratch, commitment);
+		appendBinaryStringInfo(&body, (const char *) commitment, AUDIT_HASH_LEN);
+		count++;
+	}
+
+	appendStringInfoChar(buf, (char) FIELD_ROW_IMAGE);
+	be = pg_hton32((uint32) (body.len + sizeof(uint32)));
+	appendBinaryStringInfo(buf, (const char *) &be, sizeof(be));
+	be = pg_hton32(count);
+	appendBinaryStringInfo(buf, (const char *) &be, sizeof(be));
+	appendBinaryStringInfo(buf, body.data, body.len);
+	pfree(body.data);
+	pfree(scratch.data);
+}
+
+/* The event's row salt, or NULL if it has none of the right length. */
+static const uint8 *
+event_row_salt(const Datum *values, const bool *isnull, int natts)
+{
+	bytea	   *salt;
+
+	if (natts < Anum_event_row_salt || isnull[Anum_event_row_salt - 1])
+		return NULL;
+	salt = DatumGetByteaPP(values[Anum_event_row_salt - 1]);
+	if (VARSIZE_ANY_EXHDR(salt) != AUDIT_ROW_SALT_LEN)
+		return NULL;
+	return (const uint8 *) VARDATA_ANY(salt);
+}
+
+/*
  * The format version of an event row of natts columns, or 0 if it is
  * missing, not one this library can encode, or one whose columns the row
  * does not have (a table still in the layout of an older version).
@@ -168,6 +299,7 @@ audit_event_encode(StringInfo buf, const Datum *values, const bool *isnull,
 {
 	int			version = audit_event_format(values, isnull, natts);
 	int			nfields = 0;
+	const uint8 *row_salt = event_row_salt(values, isnull, natts);
 
 	if (version == 0)
 		elog(ERROR, "audit_ext: cannot encode an event of unknown format version");
@@ -181,7 +313,12 @@ audit_event_encode(StringInfo buf, const Datum *values, const bool *isnull,
 	{
 		if (!event_column_hashed(i, version))
 			continue;
-		put_datum(buf, audit_event_columns[i].type, values[i], isnull[i]);
+		if (AUDIT_EVENT_IS_ROW_IMAGE(i + 1) && !isnull[i])
+			put_row_image(buf, values[i], row_salt,
+						  i + 1 == Anum_event_row_key ? 'k' :
+						  i + 1 == Anum_event_old_row ? 'o' : 'n');
+		else
+			put_datum(buf, audit_event_columns[i].type, values[i], isnull[i]);
 	}
 }
 

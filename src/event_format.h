@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "utils/jsonb.h"
 
 #include "hash.h"
 
@@ -21,6 +22,7 @@ extern bool audit_event_has_unhashed(const Datum *values, const bool *isnull,
 									 int natts);
 extern void audit_event_encode(StringInfo buf, const Datum *values,
 							   const bool *isnull, int natts);
+extern void audit_jsonb_value_text(StringInfo out, JsonbValue *v);
 extern void audit_event_leaf_hash(const Datum *values, const bool *isnull,
 								  int natts, uint8 out[AUDIT_HASH_LEN]);
 

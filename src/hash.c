@@ -102,6 +102,17 @@ audit_hash_block(const void *head, size_t len, uint8 out[AUDIT_HASH_LEN])
 }
 
 /*
+ * SHA-256(prefix || data), for the other domains of docs/FORMAT.md (the
+ * commitments of row images).
+ */
+void
+audit_hash_prefixed(uint8 prefix, const void *data, size_t len,
+					uint8 out[AUDIT_HASH_LEN])
+{
+	hash_prefixed2(prefix, data, len, NULL, 0, out);
+}
+
+/*
  * SHA-256 of the empty string: RFC 6962's root of an empty tree.
  */
 void

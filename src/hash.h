@@ -19,6 +19,8 @@ extern void audit_hash_leaf(const void *entry, size_t len,
 							uint8 out[AUDIT_HASH_LEN]);
 extern void audit_hash_node(const uint8 *left, const uint8 *right,
 							uint8 out[AUDIT_HASH_LEN]);
+extern void audit_hash_prefixed(uint8 prefix, const void *data, size_t len,
+								uint8 out[AUDIT_HASH_LEN]);
 extern void audit_hash_empty(uint8 out[AUDIT_HASH_LEN]);
 extern void audit_hash_block(const void *head, size_t len,
 							 uint8 out[AUDIT_HASH_LEN]);

@@ -44,7 +44,12 @@ const AuditColumn audit_event_columns[Natts_event] = {
 	{"objects", JSONBOID, 2},
 	{"sqlstate", TEXTOID, 2},
 	{"message", TEXTOID, 2},
-	{"detail", JSONBOID, 2}
+	{"detail", JSONBOID, 2},
+	{"row_key", JSONBOID, 3},
+	{"old_row", JSONBOID, 3},
+	{"new_row", JSONBOID, 3},
+	{"changed_columns", JSONBOID, 3},
+	{"row_salt", BYTEAOID, 0}
 };
 
 const AuditColumn audit_txn_columns[Natts_txn] = {

@@ -47,17 +47,31 @@ typedef enum AuditEventAttr
 	Anum_event_objects,
 	Anum_event_sqlstate,
 	Anum_event_message,
-	Anum_event_detail
+	Anum_event_detail,
+	/* added in format version 3 (audit_ext 0.3): row capture */
+	Anum_event_row_key,
+	Anum_event_old_row,
+	Anum_event_new_row,
+	Anum_event_changed_columns,
+	Anum_event_row_salt			/* not hashed: salts the row images' commitments */
 } AuditEventAttr;
 
-#define Natts_event			Anum_event_detail
+#define Natts_event			Anum_event_row_salt
 #define Natts_event_v1		Anum_event_leaf_hash	/* audit_ext 0.1's layout */
+#define Natts_event_v2		Anum_event_detail	/* audit_ext 0.2's layout */
+
+/* Is column attnum of audit.event a row image (hashed key by key)? */
+#define AUDIT_EVENT_IS_ROW_IMAGE(attnum) \
+	((attnum) >= Anum_event_row_key && (attnum) <= Anum_event_new_row)
+
+/* Length of the row salt, in bytes. */
+#define AUDIT_ROW_SALT_LEN	16
 
 /*
  * The version of the canonical event encoding written now (docs/FORMAT.md).
  * Every version from 1 up to it can still be verified.
  */
-#define AUDIT_FORMAT_VERSION	2
+#define AUDIT_FORMAT_VERSION	3
 
 typedef enum AuditTxnAttr
 {

@@ -31,6 +31,7 @@ static int64 statement_id = 0;
 static int	internal_depth = 0;
 static bool setting_changed = false;
 static bool explain_only = false;
+static bool rows_captured = false;
 
 int
 audit_scope_level(void)
@@ -126,6 +127,25 @@ audit_scope_take_setting_change(void)
 	return changed;
 }
 
+/*
+ * Rows of a tracked table were captured: the statement that changed them
+ * is recorded whatever audit.log says, so that its row events have it.
+ */
+void
+audit_scope_note_rows(void)
+{
+	rows_captured = true;
+}
+
+bool
+audit_scope_take_rows(void)
+{
+	bool		captured = rows_captured;
+
+	rows_captured = false;
+	return captured;
+}
+
 /* Nothing carries over from an aborted transaction. */
 static void
 scope_xact_callback(XactEvent event, void *arg pg_attribute_unused())
@@ -134,6 +154,7 @@ scope_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 	{
 		internal_depth = 0;
 		setting_changed = false;
+		rows_captured = false;
 		/* Its first event is gone with the transaction. */
 		statement_id = 0;
 	}

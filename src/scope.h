@@ -28,6 +28,9 @@ extern bool audit_in_internal(void);
 extern void audit_scope_note_setting_change(void);
 extern bool audit_scope_take_setting_change(void);
 
+extern void audit_scope_note_rows(void);
+extern bool audit_scope_take_rows(void);
+
 extern void audit_scope_init(void);
 
 #endif							/* AUDIT_SCOPE_H */

@@ -47,11 +47,12 @@ static const struct
 	const char *name;
 	const AuditColumn *columns;
 	int			ncolumns;
-	int			min_columns;	/* an older version's layout, also accepted */
+	int			older[2];		/* older versions' layouts, also accepted */
 }			store_rels[AUDIT_REL_COUNT] = {
-	[AUDIT_REL_EVENT] = {"event", audit_event_columns, Natts_event, Natts_event_v1},
-	[AUDIT_REL_TXN] = {"txn", audit_txn_columns, Natts_txn, Natts_txn},
-	[AUDIT_REL_BLOCK] = {"block", audit_block_columns, Natts_block, Natts_block},
+	[AUDIT_REL_EVENT] = {"event", audit_event_columns, Natts_event,
+	{Natts_event_v1, Natts_event_v2}},
+	[AUDIT_REL_TXN] = {"txn", audit_txn_columns, Natts_txn},
+	[AUDIT_REL_BLOCK] = {"block", audit_block_columns, Natts_block},
 	[AUDIT_REL_CHAIN] = {"chain", NULL, 0},
 	[AUDIT_REL_EVENT_SEQ] = {"event_id_seq", NULL, 0},
 	[AUDIT_REL_POSITION_SEQ] = {"txn_position_seq", NULL, 0},
@@ -198,11 +199,12 @@ layout_error(Relation rel, const char *detail)
  */
 static void
 store_check_layout(Relation rel, const AuditColumn *columns, int ncolumns,
-				   int min_columns)
+				   const int *older)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 
-	if (desc->natts != ncolumns && desc->natts != min_columns)
+	if (desc->natts != ncolumns && desc->natts != older[0] &&
+		desc->natts != older[1])
 		layout_error(rel, psprintf("It has %d columns; %d were expected.",
 								   desc->natts, ncolumns));
 	for (int i = 0; i < desc->natts; i++)
@@ -234,7 +236,7 @@ audit_store_open(AuditRel which, LOCKMODE lockmode)
 	if (!store_cache.checked[which] && store_rels[which].columns != NULL)
 		store_check_layout(rel, store_rels[which].columns,
 						   store_rels[which].ncolumns,
-						   store_rels[which].min_columns);
+						   store_rels[which].older);
 	store_cache.natts[which] = RelationGetDescr(rel)->natts;
 	store_cache.checked[which] = true;
 	return rel;
@@ -242,14 +244,18 @@ audit_store_open(AuditRel which, LOCKMODE lockmode)
 
 /*
  * The event format the live audit.event can hold: AUDIT_FORMAT_VERSION, or
- * 1 while the table is still in 0.1's layout.  The table must have been
- * opened (audit_store_open) in this transaction.
+ * that of an older version while the table is still in its layout (before
+ * ALTER EXTENSION UPDATE).  The table must have been opened
+ * (audit_store_open) in this transaction.
  */
 int
 audit_store_event_format(void)
 {
-	return store_cache.natts[AUDIT_REL_EVENT] >= Natts_event ?
-		AUDIT_FORMAT_VERSION : 1;
+	int			natts = store_cache.natts[AUDIT_REL_EVENT];
+
+	if (natts >= Natts_event)
+		return AUDIT_FORMAT_VERSION;
+	return natts >= Natts_event_v2 ? 2 : 1;
 }
 
 /*
