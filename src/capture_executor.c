@@ -30,6 +30,7 @@
 #include "capture_executor.h"
 #include "classify.h"
 #include "event.h"
+#include "event_batch.h"
 #include "event_params.h"
 #include "filter.h"
 #include "scope.h"
@@ -238,10 +239,12 @@ audit_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 	PG_END_TRY();
 }
 
+/* The statement's AFTER triggers fire here: row events come in a batch. */
 static void
 audit_ExecutorFinish(QueryDesc *queryDesc)
 {
 	int			level = audit_scope_level();
+	int			batch = audit_event_batch_begin();
 
 	PG_TRY();
 	{
@@ -251,11 +254,15 @@ audit_ExecutorFinish(QueryDesc *queryDesc)
 		else
 			standard_ExecutorFinish(queryDesc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		audit_scope_leave(level);
+		audit_event_batch_end(batch, false);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	audit_scope_leave(level);
+	audit_event_batch_end(batch, true);
 }
 
 static void

@@ -27,6 +27,7 @@
 #include "classify.h"
 #include "ddl_objects.h"
 #include "event.h"
+#include "event_batch.h"
 #include "filter.h"
 #include "scope.h"
 #include "store.h"
@@ -81,13 +82,20 @@ utility_rows(Node *parsetree, QueryCompletion *qc, int64 *rows)
 	return true;
 }
 
-/* Run the statement one nesting level down (but EXECUTE: its statement is the real one). */
+/*
+ * Run the statement one nesting level down (but EXECUTE: its statement is
+ * the real one).  COPY FROM fires its rows' triggers inside: they come in
+ * a batch (event_batch.c).  No other utility statement is batched: CALL
+ * may commit in the middle, and a batch must not outlive its transaction.
+ */
 static void
 utility_run(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 			ProcessUtilityContext context, ParamListInfo params,
 			QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
 	int			level = audit_scope_level();
+	bool		copy = IsA(pstmt->utilityStmt, CopyStmt);
+	int			batch = copy ? audit_event_batch_begin() : 0;
 
 	PG_TRY();
 	{
@@ -100,11 +108,17 @@ utility_run(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		audit_scope_leave(level);
+		if (copy)
+			audit_event_batch_end(batch, false);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	audit_scope_leave(level);
+	if (copy)
+		audit_event_batch_end(batch, true);
 }
 
 static void

@@ -31,6 +31,7 @@
 #include "utils/xid8.h"
 
 #include "event.h"
+#include "event_batch.h"
 #include "event_context.h"
 #include "event_format.h"
 #include "event_queue.h"
@@ -291,7 +292,7 @@ event_write(const AuditEvent *event, const AuditContext *ctx, bool in_scope)
 	event_fill_context(values, isnull, ctx);
 	event_fill_what(values, isnull, event);
 
-	rel = audit_store_open(AUDIT_REL_EVENT, RowExclusiveLock);
+	rel = audit_event_rel_open();
 	version = audit_store_event_format();
 	event_id = audit_store_next_event_id();
 	audit_set(values, isnull, Anum_event_event_id, Int64GetDatum(event_id));
@@ -308,9 +309,9 @@ event_write(const AuditEvent *event, const AuditContext *ctx, bool in_scope)
 	audit_set(values, isnull, Anum_event_leaf_hash, leaf_datum(leaf));
 
 	/* In 0.1's layout, only its columns are stored (and hashed). */
-	audit_store_insert(rel, values, isnull);
+	audit_event_rel_insert(rel, values, isnull);
 	audit_txn_add_event(RelationGetRelid(rel), leaf);
-	table_close(rel, RowExclusiveLock);
+	audit_event_rel_close(rel);
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(event_cxt);
