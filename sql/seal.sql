@@ -37,7 +37,9 @@ CREATE FUNCTION pg_temp.block_head(b audit.block) RETURNS bytea LANGUAGE sql STA
 	       || int8send(b.last_position) || int4send(b.txn_count)
 	       || int8send(b.event_count) || pg_temp.us(b.sealed_at)
 	       || b.txn_root || b.prev_hash $$;
--- An event's leaf hash (format versions 1 and 2), to forge well-formed events.
+-- An event's leaf hash (format versions 1 to 3), to forge well-formed
+-- events.  This test tracks no table: a row image, which format 3 hashes
+-- key by key (verify.sql does), makes it NULL.
 CREATE FUNCTION pg_temp.f_int(v bigint) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
 	SELECT CASE WHEN v IS NULL THEN '\x00'::bytea
 	       ELSE '\x01'::bytea || int4send(8) || int8send(v) END $$;
@@ -45,7 +47,8 @@ CREATE FUNCTION pg_temp.f_text(v text, tag bytea DEFAULT '\x02') RETURNS bytea L
 	SELECT CASE WHEN v IS NULL THEN '\x00'::bytea
 	       ELSE tag || int4send(octet_length(convert_to(v, 'UTF8'))) || convert_to(v, 'UTF8') END $$;
 CREATE FUNCTION pg_temp.event_leaf(e audit.event) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
-	SELECT sha256(CASE e.format_version WHEN 1 THEN '\x00010f'::bytea ELSE '\x000219'::bytea END
+	SELECT sha256(CASE e.format_version WHEN 1 THEN '\x00010f'::bytea
+	                                    WHEN 2 THEN '\x000219'::bytea ELSE '\x00031d'::bytea END
 		|| pg_temp.f_int(e.event_id) || pg_temp.f_int(e.txid::text::bigint)
 		|| '\x0300000008'::bytea || pg_temp.us(e.occurred_at)
 		|| pg_temp.f_text(e.kind) || pg_temp.f_text(e.command)
@@ -59,7 +62,10 @@ CREATE FUNCTION pg_temp.event_leaf(e audit.event) RETURNS bytea LANGUAGE sql IMM
 		|| pg_temp.f_int(e.nesting_level) || pg_temp.f_text(e.app_user)
 		|| pg_temp.f_text(e.context::text, '\x05') || pg_temp.f_text(e.parameters::text, '\x05')
 		|| pg_temp.f_text(e.objects::text, '\x05') || pg_temp.f_text(e.sqlstate)
-		|| pg_temp.f_text(e.message) || pg_temp.f_text(e.detail::text, '\x05') END) $$;
+		|| pg_temp.f_text(e.message) || pg_temp.f_text(e.detail::text, '\x05') END
+		|| CASE WHEN e.format_version < 3 THEN '\x'::bytea ELSE
+		   CASE WHEN num_nonnulls(e.row_key, e.old_row, e.new_row) = 0 THEN '\x000000'::bytea END
+		|| pg_temp.f_text(e.changed_columns::text, '\x05') END) $$;
 
 -- The Merkle function against the RFC 6962 test vectors (Certificate
 -- Transparency's eight leaves).

@@ -16,11 +16,23 @@ SELECT audit.set_context('regress_app', '{"trace": "t-1", "n": [1, 2.50], "ü": 
 UPDATE regress_v SET s = s || '?' WHERE id = 2;
 COMMIT;
 
--- The encoding of docs/FORMAT.md, both format versions, written in SQL
+-- Row events (format 3's columns): a tracked table with a primary key,
+-- values of several jsonb types, column names that need escaping.
+CREATE TABLE regress_r (id int PRIMARY KEY, "Nöte ""q""" text, amount numeric, tags jsonb);
+SELECT audit.track('regress_r');
+INSERT INTO regress_r VALUES (1, 'zoë', 12.50, '{"b": [1, 2], "a": null}'), (2, NULL, 0, '[]');
+UPDATE regress_r SET amount = amount + 1, "Nöte ""q""" = E'tab\t "quoted"' WHERE id = 1;
+DELETE FROM regress_r WHERE id = 2;
+SELECT command, row_key, old_row, new_row, changed_columns, octet_length(row_salt) AS salt_bytes
+  FROM audit.event WHERE kind = 'row' AND object_name = 'public.regress_r' ORDER BY event_id;
+
+-- The encoding of docs/FORMAT.md, every format version, written in SQL
 -- with no help from the extension's C code.  leaf() takes a row of
--- audit.events or audit.event (any type with their columns); it is NULL for
--- an event the extension cannot have written: a format version not known,
--- or a format 1 event with values in the columns format 2 added.
+-- audit.event in its newest layout (the view audit.events lacks row_salt,
+-- which format 3 needs); it is NULL for an event the extension cannot have
+-- written: a format version not known, a value in a column its version
+-- does not hash, a row image that is not an object or has no 16-byte
+-- row_salt.
 CREATE FUNCTION pg_temp.f_bytes(tag bytea, b bytea) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
 	SELECT CASE WHEN b IS NULL THEN '\x00'::bytea
 	       ELSE tag || int4send(octet_length(b)) || b END $$;
@@ -36,9 +48,28 @@ CREATE FUNCTION pg_temp.f_inet(v inet) RETURNS bytea LANGUAGE sql IMMUTABLE AS $
 	                                          'SQL_ASCII')) $$;
 CREATE FUNCTION pg_temp.f_json(v jsonb) RETURNS bytea LANGUAGE sql STABLE AS $$
 	SELECT pg_temp.f_bytes('\x05', convert_to(v::text, current_setting('server_encoding'))) $$;
+-- A row image (tag 0x06): per key, in jsonb's key order (shorter first,
+-- then bytewise), the key and SHA-256(0x03 || salt || value text), salt
+-- being the first 16 bytes of SHA-256(0x04 || row_salt || side || key).
+CREATE FUNCTION pg_temp.f_image(img jsonb, row_salt bytea, side text) RETURNS bytea
+LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN img IS NULL THEN '\x00'::bytea
+	       WHEN jsonb_typeof(img) = 'object' AND octet_length(row_salt) = 16 THEN
+	       (SELECT pg_temp.f_bytes('\x06', int4send(count(*)::int) || coalesce(string_agg(
+	                   int4send(octet_length(k)) || k
+	                   || sha256('\x03'::bytea
+	                             || substr(sha256('\x04'::bytea || row_salt
+	                                              || convert_to(side, 'SQL_ASCII') || k), 1, 16)
+	                             || convert_to(m.value::text, current_setting('server_encoding'))),
+	                   ''::bytea ORDER BY octet_length(m.key), m.key COLLATE "C"), ''::bytea))
+	          FROM jsonb_each(img) m,
+	               convert_to(m.key, current_setting('server_encoding')) k)
+	       END $$;
 CREATE FUNCTION pg_temp.leaf(e anyelement) RETURNS bytea LANGUAGE sql STABLE AS $$
 	SELECT sha256('\x00'::bytea
-		|| CASE WHEN e.format_version = 2 THEN '\x0219'::bytea
+		|| CASE WHEN e.format_version = 3 THEN '\x031d'::bytea
+		        WHEN num_nonnulls(e.row_key, e.old_row, e.new_row, e.changed_columns) > 0 THEN NULL
+		        WHEN e.format_version = 2 THEN '\x0219'::bytea
 		        WHEN e.format_version = 1
 		         AND num_nonnulls(e.class, e.statement_id, e.nesting_level, e.app_user,
 		                          e.context, e.parameters, e.objects, e.sqlstate,
@@ -68,25 +99,39 @@ CREATE FUNCTION pg_temp.leaf(e anyelement) RETURNS bytea LANGUAGE sql STABLE AS 
 		   || pg_temp.f_json(e.objects)
 		   || pg_temp.f_text(e.sqlstate)
 		   || pg_temp.f_text(e.message)
-		   || pg_temp.f_json(e.detail) END) $$;
+		   || pg_temp.f_json(e.detail) END
+		|| CASE WHEN e.format_version < 3 THEN ''::bytea ELSE
+		      pg_temp.f_image(e.row_key, e.row_salt, 'k')
+		   || pg_temp.f_image(e.old_row, e.row_salt, 'o')
+		   || pg_temp.f_image(e.new_row, e.row_salt, 'n')
+		   || pg_temp.f_json(e.changed_columns) END) $$;
 
--- The test vectors of docs/FORMAT.md: one event in format 1, and in format
--- 2 with its columns (a jsonb context whose keys jsonb reorders).
-SELECT encode(pg_temp.leaf(ROW(
-	42, '1000'::xid8, '2026-01-02 03:04:05.678901+00'::timestamptz,
-	'statement', 'UPDATE', 'public.accounts', 'alice', 'bob',
-	'127.0.0.1'::inet, 54321, 'psql', 4242, 'shop',
-	'UPDATE accounts SET balance = 0 WHERE id = 1', 1, 1::smallint, NULL, NULL,
-	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-)::audit.events), 'hex') AS test_vector_leaf_v1;
-SELECT encode(pg_temp.leaf(ROW(
-	42, '1000'::xid8, '2026-01-02 03:04:05.678901+00'::timestamptz,
-	'statement', 'UPDATE', 'public.accounts', 'alice', 'bob',
-	'127.0.0.1'::inet, 54321, 'psql', 4242, 'shop',
-	'UPDATE accounts SET balance = 0 WHERE id = 1', 1, 2::smallint, NULL, NULL,
-	'write', 42, 0, 'carol', '{"tenant": 7, "request": "r-17", "user": "zoë"}',
-	NULL, NULL, NULL, NULL, NULL
-)::audit.events), 'hex') AS test_vector_leaf_v2;
+-- The test vectors of docs/FORMAT.md: one event in format 1; in format 2
+-- with its columns (a jsonb context whose keys jsonb reorders); in format 3
+-- with row images (keys reordered too) salted from the bytes 00 to 0f.
+WITH v1 AS (
+	SELECT jsonb_populate_record(NULL::audit.event, '{
+	         "event_id": 42, "format_version": 1, "txid": "1000",
+	         "occurred_at": "2026-01-02 03:04:05.678901+00", "kind": "statement",
+	         "command": "UPDATE", "object_name": "public.accounts",
+	         "session_role": "alice", "effective_role": "bob",
+	         "client_addr": "127.0.0.1", "client_port": 54321,
+	         "application_name": "psql", "backend_pid": 4242, "database": "shop",
+	         "statement": "UPDATE accounts SET balance = 0 WHERE id = 1",
+	         "rows_affected": 1}') AS e),
+v2 AS (
+	SELECT jsonb_populate_record(e, '{
+	         "format_version": 2, "class": "write", "statement_id": 42,
+	         "nesting_level": 0, "app_user": "carol",
+	         "context": {"tenant": 7, "request": "r-17", "user": "zoë"}}') AS e FROM v1),
+v3 AS (
+	SELECT jsonb_populate_record(e, '{
+	         "format_version": 3, "row_key": {"id": 1}, "old_row": {"balance": 100},
+	         "new_row": {"id": 1, "balance": 0, "note": "zoë"},
+	         "changed_columns": ["balance"],
+	         "row_salt": "\\x000102030405060708090a0b0c0d0e0f"}') AS e FROM v2)
+SELECT (e).format_version, encode(pg_temp.leaf(e), 'hex') AS test_vector_leaf
+  FROM (TABLE v1 UNION ALL TABLE v2 UNION ALL TABLE v3) v ORDER BY 1;
 
 -- Every stored hash matches the specification, whatever the session's
 -- TimeZone or DateStyle.
@@ -94,10 +139,11 @@ SET TimeZone = 'Pacific/Auckland';
 SET DateStyle = 'SQL, DMY';
 SELECT count(*) > 5 AS enough_events,
        count(*) FILTER (WHERE leaf_hash IS DISTINCT FROM pg_temp.leaf(e)) AS mismatches,
-       count(*) FILTER (WHERE format_version = 2) = count(*) AS all_format_2,
+       count(*) FILTER (WHERE format_version = 3) = count(*) AS all_format_3,
        count(*) FILTER (WHERE context IS NOT NULL AND app_user = 'regress_app') > 0 AS with_context,
+       count(*) FILTER (WHERE kind = 'row' AND object_name = 'public.regress_r') AS row_events,
        count(*) FILTER (WHERE octet_length(leaf_hash) <> 32) AS bad_lengths
-  FROM audit.events e;
+  FROM audit.event e;
 RESET TimeZone;
 RESET DateStyle;
 
@@ -151,6 +197,39 @@ UPDATE audit.event SET format_version = 1, app_user = NULL, context = NULL,
 SELECT ok, problems, first_problem ~ ('^event ' || :ctx_id || ': event altered: stored leaf hash') AS names_it
   FROM audit.verify();
 ROLLBACK;
+-- The columns format 3 added are covered: a value in a row image, the
+-- salt of its commitments, the changed columns.  A row image that is not
+-- an object, or has no 16-byte salt, cannot be encoded: reported, not an
+-- error.  A row event passed off as format 2 holds values it does not hash.
+SELECT max(event_id) AS row_id FROM audit.event
+ WHERE kind = 'row' AND command = 'UPDATE' AND object_name = 'public.regress_r' \gset
+CREATE FUNCTION pg_temp.row_tamper(change text) RETURNS TABLE (problem text, detail text)
+LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE format('UPDATE audit.event SET %s WHERE event_id = %s', change, current_setting('regress.row_id'));
+	RETURN QUERY SELECT r.problem,
+	       regexp_replace(r.detail, '\\x[0-9a-f]{64}', 'H', 'g')
+	  FROM audit.verify_report() r
+	 WHERE r.event_id = current_setting('regress.row_id')::bigint;
+	RAISE EXCEPTION USING ERRCODE = 'P0004', MESSAGE = 'rolled back';
+EXCEPTION WHEN assert_failure THEN
+	RETURN;
+END $$;
+SET regress.row_id = :row_id;
+SELECT c.change, t.problem, t.detail
+  FROM unnest(ARRAY[
+         $$new_row = jsonb_set(new_row, '{amount}', '99')$$,
+         $$new_row = new_row || '{"extra": 1}'$$,
+         $$old_row = NULL$$,
+         $$row_key = '{"id": 2}'$$,
+         $$row_salt = substr(sha256('x'), 1, 16)$$,
+         $$changed_columns = '["amount"]'$$,
+         $$new_row = '[1]'$$,
+         $$row_salt = NULL$$,
+         $$row_salt = row_salt || '\x00'$$,
+         $$format_version = 2$$]) WITH ORDINALITY c(change, n),
+       LATERAL pg_temp.row_tamper(c.change) t
+ ORDER BY c.n;
 SELECT ok FROM audit.verify();
 
 -- A table altered behind the extension's back is refused, not written.
@@ -162,11 +241,12 @@ ALTER TABLE audit.event RENAME COLUMN statement TO query;
 ROLLBACK;
 SELECT ok FROM audit.verify();
 
-DROP TABLE regress_v;
+DROP TABLE regress_v, regress_r;
 
--- Both format versions in one trail.  The extension created at 0.1 writes
--- format 1 into 0.1's table layout (the library is 0.2's); proofs read
--- rows of that layout.  After ALTER EXTENSION UPDATE, format 2.
+-- Every format version in one trail.  The extension created at 0.1 writes
+-- format 1 into 0.1's table layout (the library is 0.3's); after the
+-- update to 0.2, format 2 into 0.2's layout; after the update to 0.3,
+-- format 3, with row events.  Proofs read rows of every layout.
 SET client_min_messages = warning;
 DROP EXTENSION audit_ext;
 CREATE EXTENSION audit_ext VERSION '0.1';
@@ -183,43 +263,68 @@ SELECT bool_and(format_version = 1) AS all_format_1,
                 THEN audit.verify_inclusion_proof(audit.inclusion_proof(event_id)) END) AS proofs_hold
   FROM audit.events;
 SELECT ok, problems FROM audit.verify();
-ALTER EXTENSION audit_ext UPDATE;
+ALTER EXTENSION audit_ext UPDATE TO '0.2';
 BEGIN;
 SELECT audit.set_context('regress_app', '{"trace": "t-3"}');
 UPDATE regress_u SET note = 'uno' WHERE id = 1;
 COMMIT;
+SELECT audit.seal() IS NOT NULL AS sealed;
+SELECT count(*) AS event_columns FROM pg_attribute
+ WHERE attrelid = 'audit.event'::regclass AND attnum > 0 AND NOT attisdropped;
+SELECT bool_and(CASE WHEN block_id IS NOT NULL
+                THEN audit.verify_inclusion_proof(audit.inclusion_proof(event_id)) END) AS proofs_hold
+  FROM audit.events WHERE format_version = 2;
+ALTER EXTENSION audit_ext UPDATE;
+ALTER TABLE regress_u ADD PRIMARY KEY (id);
+SELECT audit.track('regress_u');
+UPDATE regress_u SET note = 'one again' WHERE id = 1;
 DELETE FROM regress_u WHERE id = 2;
 SELECT audit.seal() IS NOT NULL AS sealed;
-SELECT format_version, count(*) > 1 AS several,
-       count(*) FILTER (WHERE leaf_hash IS DISTINCT FROM pg_temp.leaf(e)) AS mismatches,
-       count(*) FILTER (WHERE num_nonnulls(class, statement_id, nesting_level, app_user,
-                                           context, parameters, objects, sqlstate,
-                                           message, detail) > 0) > 0 AS with_format_2_columns,
-       bool_and(CASE WHEN block_id IS NOT NULL
-                THEN audit.verify_inclusion_proof(audit.inclusion_proof(event_id)) END) AS proofs_hold
-  FROM audit.events e GROUP BY format_version ORDER BY format_version;
+SELECT e.format_version, count(*) > 1 AS several,
+       count(*) FILTER (WHERE e.leaf_hash IS DISTINCT FROM pg_temp.leaf(e)) AS mismatches,
+       count(*) FILTER (WHERE num_nonnulls(e.class, e.statement_id, e.nesting_level, e.app_user,
+                                           e.context, e.parameters, e.objects, e.sqlstate,
+                                           e.message, e.detail) > 0) > 0 AS with_format_2_columns,
+       count(*) FILTER (WHERE e.kind = 'row') AS row_events,
+       bool_and(CASE WHEN v.block_id IS NOT NULL
+                THEN audit.verify_inclusion_proof(audit.inclusion_proof(e.event_id)) END) AS proofs_hold
+  FROM audit.event e JOIN audit.events v USING (event_id)
+ GROUP BY e.format_version ORDER BY e.format_version;
 SELECT ok, problems FROM audit.verify();
--- Tampering with an event of either version is caught.
+-- Tampering with an event of any version is caught.
 SELECT min(event_id) FILTER (WHERE format_version = 1) AS v1_id,
-       min(event_id) FILTER (WHERE format_version = 2) AS v2_id
+       min(event_id) FILTER (WHERE format_version = 2) AS v2_id,
+       min(event_id) FILTER (WHERE format_version = 3 AND kind = 'row') AS v3_id
   FROM audit.events WHERE object_name = 'public.regress_u' \gset
 BEGIN;
 UPDATE audit.event SET statement = 'SELECT 1' WHERE event_id IN (:v1_id, :v2_id);
-SELECT problem, event_id = :v1_id AS v1, event_id = :v2_id AS v2 FROM audit.verify_report();
+UPDATE audit.event SET new_row = '{}' WHERE event_id = :v3_id;
+SELECT problem, event_id = :v1_id AS v1, event_id = :v2_id AS v2, event_id = :v3_id AS v3
+  FROM audit.verify_report();
 ROLLBACK;
 -- A value in a column format 1 does not hash: no hash covers it; verify()
--- reports it, and the proof of that event no longer holds.
+-- reports it, and the proof of that event no longer holds.  So for the
+-- columns format 3 added, in an event of format 2.
 BEGIN;
 UPDATE audit.event SET app_user = 'mallory' WHERE event_id = :v1_id;
+UPDATE audit.event SET changed_columns = '[]' WHERE event_id = :v2_id;
 SELECT problem, detail, event_id = :v1_id AS v1 FROM audit.verify_report();
 ROLLBACK;
 SELECT audit.verify_inclusion_proof(jsonb_set(audit.inclusion_proof(:v1_id),
-       '{event,app_user}', '"mallory"')) AS v1_with_app_user;
--- Proofs made by 0.1 have no keys for format 2's columns: fine for an
--- event of format 1, malformed for one of format 2.
+       '{event,app_user}', '"mallory"')) AS v1_with_app_user,
+       audit.verify_inclusion_proof(jsonb_set(audit.inclusion_proof(:v2_id),
+       '{event,row_key}', '"{\"id\": 1}"')) AS v2_with_row_key;
+-- Proofs made before a version have no keys for its columns: fine for an
+-- event of an older format, malformed for one of that format.
 SELECT audit.verify_inclusion_proof(audit.inclusion_proof(:v1_id) #- '{event,app_user}'
-       #- '{event,context}' #- '{event,detail}') AS v1_without_format_2_keys;
+       #- '{event,context}' #- '{event,detail}' #- '{event,row_key}' #- '{event,new_row}'
+       #- '{event,row_salt}') AS v1_without_later_keys,
+       audit.verify_inclusion_proof(audit.inclusion_proof(:v2_id) #- '{event,row_key}'
+       #- '{event,old_row}' #- '{event,new_row}' #- '{event,changed_columns}'
+       #- '{event,row_salt}') AS v2_without_format_3_keys;
 SELECT audit.verify_inclusion_proof(audit.inclusion_proof(:v2_id) #- '{event,app_user}');
+SELECT audit.verify_inclusion_proof(audit.inclusion_proof(:v3_id) #- '{event,new_row}');
+SELECT audit.verify_inclusion_proof(audit.inclusion_proof(:v3_id) #- '{event,row_salt}');
 -- jsonb travels as its canonical text: other spacing does not hold, text
 -- that is not JSON is malformed.
 SELECT max(event_id) AS ctx_id FROM audit.events WHERE context IS NOT NULL \gset
@@ -229,4 +334,30 @@ SELECT audit.verify_inclusion_proof(jsonb_set(audit.inclusion_proof(:ctx_id), '{
        to_jsonb(context::text))) AS canonical
   FROM audit.event WHERE event_id = :ctx_id;
 SELECT audit.verify_inclusion_proof(jsonb_set(audit.inclusion_proof(:ctx_id), '{event,context}', '"{"'));
+-- The proof of a row event carries its images as canonical text and its
+-- row_salt as hex; every one of them counts.  A row image that cannot be
+-- encoded makes a proof that does not hold; a salt that is not hex, a
+-- malformed one.
+SELECT max(event_id) AS row_id FROM audit.events
+ WHERE kind = 'row' AND command = 'UPDATE' AND object_name = 'public.regress_u' \gset
+SELECT audit.inclusion_proof(:row_id) AS row_proof \gset
+SELECT audit.verify_inclusion_proof(:'row_proof') AS holds,
+       :'row_proof'::jsonb #>> '{event,row_salt}' = encode(row_salt, 'hex') AS salt_as_hex,
+       :'row_proof'::jsonb #>> '{event,new_row}' = new_row::text AS image_as_text,
+       audit.verify_inclusion_proof(jsonb_set(:'row_proof', '{event,row_salt}',
+       to_jsonb('\x' || encode(row_salt, 'hex')))) AS salt_with_x
+  FROM audit.event WHERE event_id = :row_id;
+SELECT c.edit, audit.verify_inclusion_proof(jsonb_set(:'row_proof', c.path, c.value)) AS holds
+  FROM (VALUES
+        ('a value', '{event,new_row}'::text[],
+         to_jsonb(replace(:'row_proof'::jsonb #>> '{event,new_row}', 'one again', 'forged'))),
+        ('a key', '{event,row_key}', '"{\"ID\": 1}"'),
+        ('changed_columns', '{event,changed_columns}', '"[]"'),
+        ('another salt', '{event,row_salt}', to_jsonb(encode(substr(sha256('x'), 1, 16), 'hex'))),
+        ('no salt', '{event,row_salt}', 'null'),
+        ('a short salt', '{event,row_salt}', '"00"'),
+        ('not an object', '{event,new_row}', '"[1]"'),
+        ('not canonical', '{event,new_row}',
+         to_jsonb(replace(:'row_proof'::jsonb #>> '{event,new_row}', ': ', ':')))) c(edit, path, value);
+SELECT audit.verify_inclusion_proof(jsonb_set(:'row_proof', '{event,row_salt}', '"zz"'));
 DROP TABLE regress_u;

@@ -193,20 +193,30 @@ audit_json_hash(JsonbContainer *obj, const char *key, const char *what,
 	audit_parse_hex(v->val.string.val, v->val.string.len, what, key, out, len);
 }
 
+/*
+ * Skip an optional \x at *s (not terminated, *slen long); false unless what
+ * is left is hex digits, in pairs.
+ */
+bool
+audit_hex_span(const char **s, int *slen)
+{
+	if (*slen >= 2 && (*s)[0] == '\\' && (*s)[1] == 'x')
+	{
+		*s += 2;
+		*slen -= 2;
+	}
+	for (int i = 0; i < *slen; i++)
+		if (!isxdigit((unsigned char) (*s)[i]))
+			return false;
+	return *slen % 2 == 0;
+}
+
 /* s (not terminated) as exactly len bytes of hex, an optional \x first. */
 void
 audit_parse_hex(const char *s, int slen, const char *what, const char *key,
 				uint8 *out, int len)
 {
-	if (slen >= 2 && s[0] == '\\' && s[1] == 'x')
-	{
-		s += 2;
-		slen -= 2;
-	}
-	for (int i = 0; i < slen; i++)
-		if (!isxdigit((unsigned char) s[i]))
-			slen = -1;
-	if (slen != len * 2)
+	if (!audit_hex_span(&s, &slen) || slen != len * 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("malformed %s: \"%s\" must be %d hexadecimal bytes",

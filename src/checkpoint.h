@@ -26,6 +26,7 @@ extern JsonbValue *audit_json_field(JsonbContainer *obj, const char *key,
 extern int64 audit_json_int64(JsonbContainer *obj, const char *key, const char *what);
 extern void audit_json_hash(JsonbContainer *obj, const char *key, const char *what,
 							uint8 *out, int len);
+extern bool audit_hex_span(const char **s, int *slen);
 extern void audit_parse_hex(const char *s, int slen, const char *what,
 							const char *key, uint8 *out, int len);
 extern void audit_json_put_hex(StringInfo buf, const char *key,

@@ -167,11 +167,18 @@ put_path(StringInfo buf, const HashList *list)
 	audit_json_put_raw(buf, "path", audit_hash_path_json(path, len));
 }
 
+static void
+put_bytea(StringInfo buf, const char *key, bytea *b)
+{
+	audit_json_put_hex(buf, key, (const uint8 *) VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+}
+
 /*
  * One event column as a JSON member: timestamps as microseconds (key
  * "<name>_us"), xid8 as an unsigned number, inet as its output text, jsonb
- * as a string holding its canonical text (jsonb_out), the very bytes the
- * leaf hash covers, so a verifier encodes the event again exactly.
+ * (row images too) as a string holding its canonical text (jsonb_out), the
+ * very bytes the leaf hash covers, so a verifier encodes the event again
+ * exactly; bytea (row_salt) as hex without \x.
  */
 static void
 put_event_column(StringInfo buf, const AuditColumn *c, Datum value, bool isnull)
@@ -197,6 +204,8 @@ put_event_column(StringInfo buf, const AuditColumn *c, Datum value, bool isnull)
 		audit_json_put_int(buf, key, DatumGetInt32(value));
 	else if (c->type == INT2OID)
 		audit_json_put_int(buf, key, DatumGetInt16(value));
+	else if (c->type == BYTEAOID)
+		put_bytea(buf, key, DatumGetByteaPP(value));
 	else
 		elog(ERROR, "audit_ext: no proof field for type %u", c->type);
 }
@@ -204,6 +213,7 @@ put_event_column(StringInfo buf, const AuditColumn *c, Datum value, bool isnull)
 /*
  * The columns of an event as JSON, every column of the newest layout: those
  * an older row or table lacks are null (values/isnull hold Natts_event).
+ * row_salt is no field, but the row images cannot be encoded without it.
  */
 static char *
 event_json(const Datum *values, const bool *isnull)
@@ -214,7 +224,7 @@ event_json(const Datum *values, const bool *isnull)
 	appendStringInfoChar(&buf, '{');
 	for (int i = 0; i < Natts_event; i++)
 	{
-		if (audit_event_columns[i].type == BYTEAOID)
+		if (i == Anum_event_leaf_hash - 1)
 			continue;			/* leaf_hash goes beside the event */
 		put_event_column(&buf, &audit_event_columns[i], values[i], isnull[i]);
 	}

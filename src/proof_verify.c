@@ -25,6 +25,7 @@
 #include "chain_format.h"
 #include "checkpoint.h"
 #include "event_format.h"
+#include "event_images.h"
 #include "merkle.h"
 #include "schema.h"
 #include "sign.h"
@@ -110,6 +111,26 @@ json_text_datum(const char *key, char *str, int len, Datum *value)
 }
 
 /*
+ * A bytea column of the proof's event (row_salt): hex, a leading \x
+ * accepted.  Of any length: a wrong one is a stored value that is wrong,
+ * for the encoding to judge, not a malformed proof.
+ */
+static Datum
+hex_datum(const char *key, const char *s, int len)
+{
+	bytea	   *b;
+
+	if (!audit_hex_span(&s, &len))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed proof: the event's \"%s\" must be hexadecimal bytes, or null", key)));
+	b = palloc(VARHDRSZ + len / 2);
+	SET_VARSIZE(b, VARHDRSZ + len / 2);
+	hex_decode(s, len, VARDATA(b));
+	return PointerGetDatum(b);
+}
+
+/*
  * One event column from the proof's "event" object into value/isnull.
  * False when it is well formed but not what the server would have stored
  * (JSON text not in canonical form).
@@ -127,7 +148,8 @@ event_field(JsonbContainer *ev, const AuditColumn *c, Datum *value, bool *isnull
 	*isnull = (v->type == jbvNull);
 	if (*isnull)
 		return true;
-	if (c->type == TEXTOID || c->type == INETOID || c->type == JSONBOID)
+	if (c->type == TEXTOID || c->type == INETOID || c->type == JSONBOID ||
+		c->type == BYTEAOID)
 	{
 		char	   *str;
 
@@ -138,6 +160,11 @@ event_field(JsonbContainer *ev, const AuditColumn *c, Datum *value, bool *isnull
 		str = pnstrdup(v->val.string.val, v->val.string.len);
 		if (c->type == JSONBOID)
 			return json_text_datum(key, str, v->val.string.len, value);
+		if (c->type == BYTEAOID)
+		{
+			*value = hex_datum(key, str, v->val.string.len);
+			return true;
+		}
 		*value = c->type == TEXTOID ? CStringGetTextDatum(str) :
 			DirectFunctionCall1(inet_in, CStringGetDatum(str));
 		return true;
@@ -174,12 +201,28 @@ event_field_absent(JsonbContainer *ev, const AuditColumn *c)
 }
 
 /*
+ * The event's row_salt: no field, but its row images are salted from it.
+ * Its key is there from format version 3 on, as theirs.
+ */
+static void
+event_row_salt(JsonbContainer *ev, int version, Datum *values, bool *isnull)
+{
+	const int	rs = Anum_event_row_salt - 1;
+	const AuditColumn *c = &audit_event_columns[rs];
+
+	if (version >= audit_event_columns[Anum_event_row_key - 1].hashed_since ||
+		!event_field_absent(ev, c))
+		(void) event_field(ev, c, &values[rs], &isnull[rs]);
+}
+
+/*
  * The leaf hash of the proof's event, encoded from its fields in its own
  * format version.  False when the event cannot be one the server wrote: a
  * format version not known here, a value in a column its version does not
- * hash (no hash would cover it), JSON text not in canonical form.  The
- * columns a later version added may be left out of an older event, as
- * proofs made before that version leave them out.
+ * hash (no hash would cover it), JSON text not in canonical form, a row
+ * image that cannot be encoded.  The columns a later version added may be
+ * left out of an older event, as proofs made before that version leave
+ * them out.
  */
 static bool
 event_leaf(JsonbContainer *ev, uint8 leaf[AUDIT_HASH_LEN])
@@ -209,7 +252,9 @@ event_leaf(JsonbContainer *ev, uint8 leaf[AUDIT_HASH_LEN])
 		if (!event_field(ev, c, &values[i], &isnull[i]))
 			return false;
 	}
-	if (audit_event_format(values, isnull, Natts_event) != version)
+	event_row_salt(ev, version, values, isnull);
+	if (audit_event_format(values, isnull, Natts_event) != version ||
+		!audit_event_images_encodable(values, isnull, Natts_event))
 		return false;
 	audit_event_leaf_hash(values, isnull, Natts_event, leaf);
 	return true;

@@ -41,6 +41,7 @@
 
 #include "chain_format.h"
 #include "event_format.h"
+#include "event_images.h"
 #include "merkle.h"
 #include "schema.h"
 #include "seal.h"
@@ -178,6 +179,12 @@ verify_event(Verifier *v, Where *w, TupleTableSlot *slot,
 	if (audit_event_has_unhashed(values, isnull, natts))
 		report(v, w, "event altered",
 			   "fields its format version does not hash hold values");
+	if (!audit_event_images_encodable(values, isnull, natts))
+	{
+		/* no leaf hash to compute: its transaction is rebuilt from the stored one */
+		report(v, w, "event altered", AUDIT_EVENT_IMAGES_UNENCODABLE);
+		return;
+	}
 	audit_event_leaf_hash(values, isnull, natts, computed);
 	if (stored == NULL)
 	{

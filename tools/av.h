@@ -11,7 +11,8 @@
  * Merkle trees are hashed by the server's own src/chain_format.c,
  * src/merkle.c and src/hash.c, compiled a second time with -DFRONTEND; the
  * event encoding is a second, independent implementation of
- * docs/FORMAT.md (av_event.c), so that the tool cross-checks the server.
+ * docs/FORMAT.md (av_event.c, av_row_image.c), so that the tool
+ * cross-checks the server.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,10 +35,17 @@
 
 /*
  * Event fields, in encoding order (docs/FORMAT.md): each format version
- * encodes the first n of them, 15 for version 1, all 25 for version 2.
+ * encodes the first n of them, 15 for version 1, 25 for version 2, all 29
+ * for version 3.
  */
-#define AV_EVENT_FIELDS		25
-#define AV_EVENT_FORMAT_MAX	2	/* the newest event format version known */
+#define AV_EVENT_FIELDS		29
+#define AV_EVENT_FORMAT_MAX	3	/* the newest event format version known */
+#define AV_ROW_SALT_LEN		16	/* an event's row_salt (format 3) */
+
+/* The row images among the fields (0-based): fields 26-28 of FORMAT.md. */
+#define AV_FIELD_ROW_KEY	25
+#define AV_FIELD_OLD_ROW	26
+#define AV_FIELD_NEW_ROW	27
 
 /* A stored hash; !ok when it is NULL or not 32 bytes, as the server sees it. */
 typedef struct AvHash
@@ -55,14 +63,27 @@ typedef struct AvField
 	size_t		len;
 } AvField;
 
-/* An event as stored, before it is checked. */
+/*
+ * An event as stored, before it is checked.  row_salt is no field: it salts
+ * the commitments of the row images (fields 26-28).
+ */
 typedef struct AvEvent
 {
 	AvField		f[AV_EVENT_FIELDS];
 	bool		has_format_version;
 	int64		format_version;
 	AvHash		leaf_hash;
+	bool		row_salt_ok;	/* row_salt is there and 16 bytes long */
+	uint8		row_salt[AV_ROW_SALT_LEN];
 } AvEvent;
+
+/* A growing byte buffer. */
+typedef struct AvBuf
+{
+	uint8	   *data;
+	size_t		len;
+	size_t		cap;
+} AvBuf;
 
 /* What checking one event against its leaf hash found. */
 typedef enum AvEventStatus
@@ -70,6 +91,7 @@ typedef enum AvEventStatus
 	AV_EVENT_OK,
 	AV_EVENT_UNKNOWN_VERSION,	/* not a format version this tool knows */
 	AV_EVENT_UNHASHED_VALUES,	/* fields its version does not encode hold values */
+	AV_EVENT_ROW_IMAGE,			/* a row image cannot be encoded */
 	AV_EVENT_NO_LEAF,			/* leaf hash missing or not 32 bytes */
 	AV_EVENT_MISMATCH			/* stored and computed leaf hashes differ */
 } AvEventStatus;
@@ -138,6 +160,12 @@ extern void av_set_hash(AvHash *dst, const uint8 *bytes, size_t len);
 extern char *av_printable(const char *s, size_t len);
 extern char *av_count_of(int64 n, const char *noun);
 
+/* av_buf.c */
+extern void av_buf_put(AvBuf *b, const void *src, size_t len);
+extern void av_buf_put_u8(AvBuf *b, uint8 v);
+extern void av_buf_put_be(AvBuf *b, uint64 v, int nbytes);
+extern void av_buf_set_be(AvBuf *b, size_t at, uint64 v, int nbytes);
+
 /* av_report.c */
 extern void av_problem(const AvWhere *w, const char *problem,
 					   const char *fmt,...) pg_attribute_printf(3, 4);
@@ -153,5 +181,10 @@ extern AvEventStatus av_event_leaf(const AvEvent *ev, uint8 out[AUDIT_HASH_LEN])
 extern const char *av_event_status_detail(AvEventStatus status);
 extern void av_event_check(const AvEvent *ev, AvEventRec *rec);
 extern void av_event_rec_leaf(const AvEventRec *rec, uint8 out[AUDIT_HASH_LEN]);
+extern void av_event_set_row_salt(AvEvent *ev, const uint8 *bytes, size_t len);
+
+/* av_row_image.c */
+extern bool av_row_image_put(AvBuf *b, const AvField *f, const uint8 *row_salt,
+							 char side);
 
 #endif							/* AV_H */

@@ -14,8 +14,9 @@
  * FORMAT.md hashes), text in the database encoding (client_encoding is set
  * to it).
  *
- * A database whose extension is not updated yet has the event table of
- * 0.1, without the columns of format version 2: they are read as NULL.
+ * A database whose extension is not updated yet has the event table of an
+ * older layout, without the columns of the newer format versions: they are
+ * read as NULL.  So is row_salt where the relation read does not show it.
  *
  * A superuser (or any role that may read the base tables) reads audit.event,
  * audit.txn and audit.block, which also show tree_frontier; audit_reader
@@ -59,7 +60,8 @@ const AvColumn av_txn_cols[AV_TXN_NCOLS] = {
 
 /*
  * The encoded fields in encoding order (FORMAT.md): those of format version
- * 1, then those version 2 added; then two more.
+ * 1, then those versions 2 and 3 added (a row image, like jsonb, as its
+ * canonical text); then three more.
  */
 const AvColumn av_event_cols[AV_EV_NCOLS] = {
 	{"event_id", "event_id", AV_COL_INT},
@@ -87,8 +89,13 @@ const AvColumn av_event_cols[AV_EV_NCOLS] = {
 	{"sqlstate", "sqlstate", AV_COL_TEXT},
 	{"message", "message", AV_COL_TEXT},
 	{"detail", "detail", AV_COL_JSON},
+	{"row_key", "row_key", AV_COL_JSON},
+	{"old_row", "old_row", AV_COL_JSON},
+	{"new_row", "new_row", AV_COL_JSON},
+	{"changed_columns", "changed_columns", AV_COL_JSON},
 	{"format_version", "format_version", AV_COL_INT},
-	{"leaf_hash", "leaf_hash", AV_COL_HEX}
+	{"leaf_hash", "leaf_hash", AV_COL_HEX},
+	{"row_salt", "row_salt", AV_COL_HEX}
 };
 
 /* libpq's message without its trailing newlines. */
@@ -150,10 +157,27 @@ av_db_connect(AvDb *db, const char *conninfo)
 	db_exec(db, "SET idle_in_transaction_session_timeout = 0");
 }
 
+/* How many of names (quoted, comma-separated) the event relation has. */
+static int
+event_rel_columns(AvDb *db, const char *names)
+{
+	char	   *sql = av_psprintf("SELECT count(*) FROM pg_catalog.pg_attribute"
+								  " WHERE attrelid = '%s'::pg_catalog.regclass AND attnum > 0"
+								  " AND NOT attisdropped AND attname IN (%s)",
+								  db->event_rel, names);
+	PGresult   *res = av_db_query(db, sql);
+	int			found = atoi(PQgetvalue(res, 0, 0));
+
+	PQclear(res);
+	free(sql);
+	return found;
+}
+
 /*
  * The newest event format version whose columns the event relation has:
  * the columns each version added, all or none of them.  A database whose
- * extension is not updated yet has 0.1's layout, that of format 1.
+ * extension is not updated yet has an older layout: 0.1's is that of
+ * format 1.
  */
 static int
 event_layout_format(AvDb *db)
@@ -164,8 +188,6 @@ event_layout_format(AvDb *db)
 	{
 		char	   *names = av_strdup("");
 		int			expected = 0;
-		char	   *sql;
-		PGresult   *res;
 		int			found;
 
 		for (int i = 0; i < AV_EVENT_FIELDS; i++)
@@ -179,14 +201,7 @@ event_layout_format(AvDb *db)
 			free(names);
 			names = next;
 		}
-		sql = av_psprintf("SELECT count(*) FROM pg_catalog.pg_attribute"
-						  " WHERE attrelid = '%s'::pg_catalog.regclass AND attnum > 0"
-						  " AND NOT attisdropped AND attname IN (%s)",
-						  db->event_rel, names);
-		res = av_db_query(db, sql);
-		found = atoi(PQgetvalue(res, 0, 0));
-		PQclear(res);
-		free(sql);
+		found = event_rel_columns(db, names);
 		free(names);
 		if (found == 0)
 			break;
@@ -196,6 +211,28 @@ event_layout_format(AvDb *db)
 		format = v;
 	}
 	return format;
+}
+
+/*
+ * Without row_salt (the public view audit.events lacks it) row events
+ * cannot be encoded: say so, rather than report every one as altered.
+ */
+static void
+check_row_salt_readable(AvDb *db)
+{
+	char	   *sql;
+	PGresult   *res;
+
+	if (db->has_row_salt || db->event_format < 3)
+		return;
+	sql = av_psprintf("SELECT EXISTS (SELECT FROM %s WHERE row_key IS NOT NULL"
+					  " OR old_row IS NOT NULL OR new_row IS NOT NULL)", db->event_rel);
+	res = av_db_query(db, sql);
+	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+		av_fatal("%s does not show row_salt, without which row events cannot be verified;"
+				 " connect as a role that may read audit.event", db->event_rel);
+	PQclear(res);
+	free(sql);
 }
 
 /* One snapshot for everything; and which relations this role may read. */
@@ -219,6 +256,8 @@ av_db_begin(AvDb *db)
 	db->txn_rel = db->base_tables ? "audit.txn" : "audit.transactions";
 	db->block_rel = db->base_tables ? "audit.block" : "audit.blocks";
 	db->event_format = event_layout_format(db);
+	db->has_row_salt = event_rel_columns(db, "'row_salt'") == 1;
+	check_row_salt_readable(db);
 }
 
 /* The trail's chain id (audit.chain, readable by audit_reader). */
@@ -269,11 +308,10 @@ av_db_finish(AvDb *db)
 
 /*
  * "alias.col" or its microseconds, or its hex, for a select list; NULL for
- * the columns from null_from up to null_to, which the relation lacks.
+ * the columns the relation lacks (absent[i]; absent may be NULL).
  */
 static char *
-select_list(const AvColumn *cols, int n, const char *alias, int null_from,
-			int null_to)
+select_list(const AvColumn *cols, int n, const char *alias, const bool *absent)
 {
 	char	   *out = av_strdup("");
 
@@ -283,7 +321,7 @@ select_list(const AvColumn *cols, int n, const char *alias, int null_from,
 		char	   *expr;
 		char	   *next;
 
-		if (i >= null_from && i < null_to)
+		if (absent && absent[i])
 			expr = av_strdup("NULL");
 		else if (cols[i].kind == AV_COL_TIME)
 			expr = av_psprintf(SQL_MICROSECONDS("%s"), col, col, col);
@@ -300,12 +338,12 @@ select_list(const AvColumn *cols, int n, const char *alias, int null_from,
 	return out;
 }
 
-/* before, the columns (NULL for those in [null_from, null_to)), after. */
+/* before, the columns (NULL for those absent), after. */
 static char *
 sql_with_list(const char *before, const AvColumn *cols, int n,
-			  const char *alias, const char *after, int null_from, int null_to)
+			  const char *alias, const char *after, const bool *absent)
 {
-	char	   *list = select_list(cols, n, alias, null_from, null_to);
+	char	   *list = select_list(cols, n, alias, absent);
 	char	   *sql = av_psprintf("%s%s%s", before, list, after);
 
 	free(list);
@@ -314,13 +352,18 @@ sql_with_list(const char *before, const AvColumn *cols, int n,
 
 /*
  * before, the event columns (alias e; NULL for those of format versions
- * newer than the relation's layout), then after.
+ * newer than the relation's layout, and for row_salt if it lacks it), then
+ * after.
  */
 static char *
 sql_with_events(const AvDb *db, const char *before, const char *after)
 {
-	return sql_with_list(before, av_event_cols, AV_EV_NCOLS, "e", after,
-						 av_event_field_count(db->event_format), AV_EVENT_FIELDS);
+	bool		absent[AV_EV_NCOLS] = {0};
+
+	for (int i = av_event_field_count(db->event_format); i < AV_EVENT_FIELDS; i++)
+		absent[i] = true;
+	absent[AV_EV_ROW_SALT] = !db->has_row_salt;
+	return sql_with_list(before, av_event_cols, AV_EV_NCOLS, "e", after, absent);
 }
 
 /* Blocks in id order; with tree_frontier when the base table is read. */
@@ -330,7 +373,7 @@ av_sql_blocks(const AvDb *db)
 	char	   *from = av_psprintf(" FROM %s b ORDER BY b.block_id", db->block_rel);
 	char	   *sql = sql_with_list("SELECT ", av_block_cols,
 									db->base_tables ? AV_BLOCK_FRONTIER + 1 : AV_BLOCK_NCOLS,
-									"b", from, 0, 0);
+									"b", from, NULL);
 
 	free(from);
 	return sql;
@@ -340,7 +383,7 @@ char *
 av_sql_txns(const AvDb *db)
 {
 	char	   *from = av_psprintf(" FROM %s t ORDER BY t.position", db->txn_rel);
-	char	   *sql = sql_with_list("SELECT ", av_txn_cols, AV_TXN_NCOLS, "t", from, 0, 0);
+	char	   *sql = sql_with_list("SELECT ", av_txn_cols, AV_TXN_NCOLS, "t", from, NULL);
 
 	free(from);
 	return sql;

@@ -22,6 +22,7 @@ typedef struct AvDb
 	const char *txn_rel;		/* audit.txn or audit.transactions */
 	const char *block_rel;		/* audit.block or audit.blocks */
 	int			event_format;	/* newest event format whose columns it has */
+	bool		has_row_salt;	/* the event relation shows row_salt */
 } AvDb;
 
 /* A server-side cursor, read a batch of rows at a time. */
@@ -49,10 +50,11 @@ enum
 	AV_TXN_TXID, AV_TXN_POSITION, AV_TXN_EVENT_COUNT, AV_TXN_COMMITTED_AT,
 	AV_TXN_DIGEST
 };
-/* Events: the encoded fields of every format version, then these two. */
+/* Events: the encoded fields of every format version, then these three. */
 #define AV_EV_FORMAT_VERSION	AV_EVENT_FIELDS
 #define AV_EV_LEAF_HASH			(AV_EVENT_FIELDS + 1)
-#define AV_EV_NCOLS				(AV_EVENT_FIELDS + 2)
+#define AV_EV_ROW_SALT			(AV_EVENT_FIELDS + 2)
+#define AV_EV_NCOLS				(AV_EVENT_FIELDS + 3)
 
 #define AV_BLOCK_NCOLS			AV_BLOCK_FRONTIER	/* without the frontier */
 #define AV_TXN_NCOLS			(AV_TXN_DIGEST + 1)
@@ -64,7 +66,8 @@ typedef enum AvColKind
 	AV_COL_TEXT,				/* text, in the database encoding */
 	AV_COL_TIME,				/* timestamptz as microseconds since 2000 */
 	AV_COL_HEX,					/* bytea as hex */
-	AV_COL_JSON					/* jsonb as its text (jsonb_out), a string */
+	AV_COL_JSON					/* jsonb as its text (jsonb_out), a string;
+								 * row images too */
 } AvColKind;
 
 typedef struct AvColumn

@@ -2,7 +2,7 @@
  *
  * av_event.c
  *	  audit_verify: the canonical encoding of an event (docs/FORMAT.md,
- *	  format versions 1 and 2), its leaf hash, and checking it against the
+ *	  format versions 1 to 3), its leaf hash, and checking it against the
  *	  stored leaf hash.
  *
  * Written from FORMAT.md, not from the server's src/event_format.c, on
@@ -13,10 +13,11 @@
  *	field	:= 0x00 | tag:u8  length:u32  value[length]		(big-endian)
  *
  * Each event is encoded in its own format version: version 1 encodes the
- * first 15 fields of the table below, version 2 all 25.  A field that its
- * version does not encode must be NULL: the extension cannot have written
- * a value there, and a value that no hash covers is not evidence of
- * anything.
+ * first 15 fields of the table below, version 2 the first 25, version 3
+ * all 29.  A field that its version does not encode must be NULL: the
+ * extension cannot have written a value there, and a value that no hash
+ * covers is not evidence of anything.  The row images of version 3 are
+ * encoded key by key (av_row_image.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +29,7 @@
 #define TAG_TIMESTAMP	0x03
 #define TAG_INET		0x04
 #define TAG_JSON		0x05
+#define TAG_ROW_IMAGE	0x06	/* see av_row_image.c */
 
 /* The tag of each field, in encoding order (FORMAT.md's tables). */
 static const uint8 field_tags[AV_EVENT_FIELDS] = {
@@ -57,70 +59,52 @@ static const uint8 field_tags[AV_EVENT_FIELDS] = {
 	TAG_JSON,					/* objects */
 	TAG_TEXT,					/* sqlstate */
 	TAG_TEXT,					/* message */
-	TAG_JSON					/* detail */
+	TAG_JSON,					/* detail */
+	/* added by format version 3 */
+	TAG_ROW_IMAGE,				/* row_key */
+	TAG_ROW_IMAGE,				/* old_row */
+	TAG_ROW_IMAGE,				/* new_row */
+	TAG_JSON					/* changed_columns */
+};
+
+/* The side byte of each row image's commitments, by field; 0 for others. */
+static const char image_sides[AV_EVENT_FIELDS] = {
+	[AV_FIELD_ROW_KEY] = 'k', [AV_FIELD_OLD_ROW] = 'o', [AV_FIELD_NEW_ROW] = 'n'
 };
 
 /* How many fields each format version encodes (index: the version). */
-static const int version_fields[AV_EVENT_FORMAT_MAX + 1] = {0, 15, 25};
+static const int version_fields[AV_EVENT_FORMAT_MAX + 1] = {0, 15, 25, 29};
 
-/* A growing byte buffer. */
-typedef struct Buf
+/*
+ * Append one field.  False, with nothing appended, for a row image that
+ * cannot be encoded (not an object; no 16-byte row_salt).
+ */
+static bool
+put_field(AvBuf *b, int i, const AvEvent *ev)
 {
-	uint8	   *data;
-	size_t		len;
-	size_t		cap;
-} Buf;
+	const AvField *f = &ev->f[i];
+	uint8		tag = field_tags[i];
 
-static void
-buf_put(Buf *b, const void *src, size_t len)
-{
-	if (len > SIZE_MAX / 2 - b->len)
-		av_fatal("an event is too large to encode");
-	if (b->len + len > b->cap)
-	{
-		b->cap = Max(b->cap * 2, b->len + len + 256);
-		b->data = av_realloc(b->data, b->cap);
-	}
-	if (len > 0)
-		memcpy(b->data + b->len, src, len);
-	b->len += len;
-}
-
-static void
-buf_put_u8(Buf *b, uint8 v)
-{
-	buf_put(b, &v, 1);
-}
-
-static void
-buf_put_be(Buf *b, uint64 v, int nbytes)
-{
-	uint8		be[8];
-
-	for (int i = 0; i < nbytes; i++)
-		be[i] = (uint8) (v >> (8 * (nbytes - 1 - i)));
-	buf_put(b, be, nbytes);
-}
-
-static void
-put_field(Buf *b, uint8 tag, const AvField *f)
-{
 	if (f->isnull)
 	{
-		buf_put_u8(b, TAG_NULL);
-		return;
+		av_buf_put_u8(b, TAG_NULL);
+		return true;
 	}
-	buf_put_u8(b, tag);
+	if (tag == TAG_ROW_IMAGE)
+		return av_row_image_put(b, f, ev->row_salt_ok ? ev->row_salt : NULL,
+								image_sides[i]);
+	av_buf_put_u8(b, tag);
 	if (tag == TAG_INTEGER || tag == TAG_TIMESTAMP)
 	{
-		buf_put_be(b, 8, 4);
-		buf_put_be(b, (uint64) f->i, 8);
-		return;
+		av_buf_put_be(b, 8, 4);
+		av_buf_put_be(b, (uint64) f->i, 8);
+		return true;
 	}
 	if (f->len > PG_UINT32_MAX)
 		av_fatal("a text field of an event is longer than 4 GB");
-	buf_put_be(b, (uint64) f->len, 4);
-	buf_put(b, f->s, f->len);
+	av_buf_put_be(b, (uint64) f->len, 4);
+	av_buf_put(b, f->s, f->len);
+	return true;
 }
 
 /* The number of fields format version encodes; 0 for a version not known. */
@@ -141,6 +125,18 @@ av_event_field_since(int i)
 	return 0;
 }
 
+/*
+ * The event's row_salt, as stored: kept when it is 16 bytes long; any
+ * other length, like NULL, leaves the row images without a salt.
+ */
+void
+av_event_set_row_salt(AvEvent *ev, const uint8 *bytes, size_t len)
+{
+	ev->row_salt_ok = (bytes != NULL && len == AV_ROW_SALT_LEN);
+	if (ev->row_salt_ok)
+		memcpy(ev->row_salt, bytes, AV_ROW_SALT_LEN);
+}
+
 void
 av_event_init(AvEvent *ev)
 {
@@ -152,12 +148,13 @@ av_event_init(AvEvent *ev)
 /*
  * SHA-256(0x00 || entry) of the event's encoding in its own format version,
  * into out; or, without touching out, why it has none: a version not
- * known, or values in fields the version does not encode.
+ * known, values in fields the version does not encode, or a row image
+ * that cannot be encoded.
  */
 AvEventStatus
 av_event_leaf(const AvEvent *ev, uint8 out[AUDIT_HASH_LEN])
 {
-	static Buf	b = {NULL, 0, 0};	/* reused: one event at a time */
+	static AvBuf b = {NULL, 0, 0};	/* reused: one event at a time */
 	int			nfields = ev->has_format_version ?
 		av_event_field_count(ev->format_version) : 0;
 
@@ -167,10 +164,11 @@ av_event_leaf(const AvEvent *ev, uint8 out[AUDIT_HASH_LEN])
 		if (!ev->f[i].isnull)
 			return AV_EVENT_UNHASHED_VALUES;
 	b.len = 0;
-	buf_put_u8(&b, (uint8) ev->format_version);
-	buf_put_u8(&b, (uint8) nfields);
+	av_buf_put_u8(&b, (uint8) ev->format_version);
+	av_buf_put_u8(&b, (uint8) nfields);
 	for (int i = 0; i < nfields; i++)
-		put_field(&b, field_tags[i], &ev->f[i]);
+		if (!put_field(&b, i, ev))
+			return AV_EVENT_ROW_IMAGE;
 	audit_hash_leaf(b.data, b.len, out);
 	return AV_EVENT_OK;
 }
@@ -185,6 +183,8 @@ av_event_status_detail(AvEventStatus status)
 			return "unknown format version";
 		case AV_EVENT_UNHASHED_VALUES:
 			return "fields its format version does not hash hold values";
+		case AV_EVENT_ROW_IMAGE:
+			return "a row image cannot be encoded: it is not an object, or row_salt is not 16 bytes";
 		case AV_EVENT_NO_LEAF:
 			return "leaf hash is missing or malformed";
 		default:

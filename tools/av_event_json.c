@@ -10,7 +10,9 @@
  * an event of an earlier version, as bundles and proofs written before
  * that version have them; when present they must be null.  JSON strings
  * are hashed as the bytes they decode to; a jsonb column is a string, its
- * canonical text.
+ * canonical text, and so is a row image.  row_salt, which is no field but
+ * salts the row images, is hex, or null; it may be left out of an event of
+ * a version before 3, as its row images.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +29,19 @@ field_optional(const AvEvent *ev, int i)
 
 	return since > 1 && ev->has_format_version &&
 		ev->format_version >= 1 && ev->format_version < since;
+}
+
+static void
+row_salt_from_json(AvEvent *ev, json_object *obj, const char *ctx)
+{
+	uint8	   *bytes = NULL;
+	size_t		len = 0;
+
+	if (!av_json_has(obj, "row_salt") && field_optional(ev, AV_FIELD_ROW_KEY))
+		return;					/* stays without one */
+	(void) av_json_hex_null(obj, "row_salt", ctx, &bytes, &len);
+	av_event_set_row_salt(ev, bytes, len);
+	free(bytes);
 }
 
 void
@@ -53,6 +68,7 @@ av_event_from_json(AvEvent *ev, json_object *obj, const char *ctx)
 		else
 			f->isnull = !av_json_int64_null(obj, key, ctx, &f->i);
 	}
+	row_salt_from_json(ev, obj, ctx);
 	if (ev->f[0].isnull)
 		av_fatal("%s: \"event_id\" must not be null", ctx);
 }
@@ -69,9 +85,7 @@ av_stored_hash_from_json(AvHash *out, json_object *obj, const char *key,
 	uint8	   *bytes = NULL;
 	size_t		len = 0;
 
-	if (av_json_hex_null(obj, key, ctx, &bytes, &len))
-		av_set_hash(out, bytes, len);
-	else
-		av_set_hash(out, NULL, 0);
+	(void) av_json_hex_null(obj, key, ctx, &bytes, &len);
+	av_set_hash(out, bytes, len);
 	free(bytes);
 }

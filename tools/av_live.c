@@ -66,16 +66,25 @@ hex_col(const AvCursor *c, int col, uint8 **bytes, size_t *len)
 	return true;
 }
 
+/* A hex column's bytes (fresh memory; NULL for SQL NULL) and length. */
+static uint8 *
+hex_col_or_null(const AvCursor *c, int col, size_t *len)
+{
+	uint8	   *bytes = NULL;
+
+	*len = 0;
+	(void) hex_col(c, col, &bytes, len);
+	return bytes;
+}
+
+/* A hash column: unusable when NULL or not 32 bytes. */
 static void
 hash_col(const AvCursor *c, int col, AvHash *out)
 {
-	uint8	   *bytes = NULL;
-	size_t		len = 0;
+	size_t		len;
+	uint8	   *bytes = hex_col_or_null(c, col, &len);
 
-	if (hex_col(c, col, &bytes, &len))
-		av_set_hash(out, bytes, len);
-	else
-		av_set_hash(out, NULL, 0);
+	av_set_hash(out, bytes, len);
 	free(bytes);
 }
 
@@ -179,6 +188,9 @@ live_next_txn(void *arg, AvTxn *t)
 static void
 event_from_row(const AvCursor *c, AvEvent *ev)
 {
+	uint8	   *salt;
+	size_t		salt_len;
+
 	av_event_init(ev);
 	for (int i = 0; i < AV_EVENT_FIELDS; i++)
 	{
@@ -201,6 +213,9 @@ event_from_row(const AvCursor *c, AvEvent *ev)
 	ev->has_format_version = av_cursor_value(c, 1 + AV_EV_FORMAT_VERSION) != NULL;
 	ev->format_version = int_col(c, 1 + AV_EV_FORMAT_VERSION);
 	hash_col(c, 1 + AV_EV_LEAF_HASH, &ev->leaf_hash);
+	salt = hex_col_or_null(c, 1 + AV_EV_ROW_SALT, &salt_len);
+	av_event_set_row_salt(ev, salt, salt_len);
+	free(salt);
 }
 
 static bool

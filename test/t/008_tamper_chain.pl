@@ -28,10 +28,15 @@ audit.log_connections = off
 });
 $origin->start;
 
-# A trail of several transactions in several blocks.
+# A trail of several transactions in several blocks; first, row events
+# (format 3) of a tracked table.
 $origin->safe_psql('postgres', q{
 	CREATE EXTENSION audit_ext;
 	CREATE TABLE pay (id int PRIMARY KEY, amount numeric);
+	CREATE TABLE note (id int PRIMARY KEY, body text, tags jsonb);
+	SELECT audit.track('note');
+	INSERT INTO note VALUES (1, 'zoë "q"', '{"b": [1, 2.50], "a": null}'), (2, NULL, '[]');
+	SELECT audit.seal();
 });
 for my $i (1 .. 4)
 {
@@ -60,6 +65,9 @@ my %q = (
 	upd_event => q{SELECT event_id FROM audit.event WHERE command = 'UPDATE' ORDER BY event_id LIMIT 1},
 	upd_txid => q{SELECT txid FROM audit.event WHERE command = 'UPDATE' ORDER BY event_id LIMIT 1},
 	upd_block => q{SELECT block_id FROM audit.events WHERE command = 'UPDATE' ORDER BY event_id LIMIT 1},
+	row_event => q{SELECT event_id FROM audit.event WHERE kind = 'row' AND row_key = '{"id": 1}'},
+	row_txid => q{SELECT txid FROM audit.event WHERE kind = 'row' AND row_key = '{"id": 1}'},
+	row_block => q{SELECT block_id FROM audit.events WHERE kind = 'row' AND row_key = '{"id": 1}'},
 );
 my %at = map { $_ => $origin->safe_psql('postgres', $q{$_}) } keys %q;
 
@@ -122,6 +130,12 @@ expect_caught('altered format 2 column',
 	attack("UPDATE audit.event SET app_user = 'mallory' WHERE event_id = $at{upd_event}"),
 	"$at{upd_block}|$at{upd_txid}|$at{upd_event}|event altered", 'event altered');
 
+# 1c. Alter a value of a row image (format 3).
+expect_caught('altered row image',
+	attack(q{UPDATE audit.event SET new_row = jsonb_set(new_row, '{body}', '"forged"')}
+		  . " WHERE event_id = $at{row_event}"),
+	"$at{row_block}|$at{row_txid}|$at{row_event}|event altered", 'event altered');
+
 # 2. Delete an event.
 expect_caught('deleted event',
 	attack("DELETE FROM audit.event WHERE event_id = $at{upd_event}"),
@@ -135,7 +149,8 @@ expect_caught('deleted transaction',
 
 # The leaf hash of an audit.event row, computed in SQL from docs/FORMAT.md:
 # what an attacker who read the specification would do.  Each row in its
-# own format version: 1 encodes the first 15 fields, 2 ten more.
+# own format version: 1 encodes the first 15 fields, 2 ten more, 3 four
+# more, among them the row images, key by key (salted commitments).
 sub field
 {
 	my ($tag, $expr, $int, $column) = @_;
@@ -160,13 +175,28 @@ my @v2_fields = (
 	(map { field('05', "$_\::text", 0, $_) } qw(context parameters objects)),
 	field('02', 'sqlstate'), field('02', 'message'),
 	field('05', 'detail::text', 0, 'detail'));
+sub image
+{
+	my ($column, $side) = @_;
+	my $commitment = "sha256('\\x03'::bytea || substr(sha256('\\x04'::bytea || row_salt"
+	  . " || '$side'::bytea || k), 1, 16) || convert_to(m.value::text, 'UTF8'))";
+	return "CASE WHEN $column IS NULL THEN '\\x00'::bytea ELSE"
+	  . " (SELECT '\\x06'::bytea || int4send(octet_length(b)) || b FROM"
+	  . " (SELECT int4send(count(*)::int) || coalesce(string_agg(int4send(octet_length(k)) || k"
+	  . " || $commitment, ''::bytea ORDER BY octet_length(k), k), ''::bytea) AS b"
+	  . " FROM jsonb_each($column) m, convert_to(m.key, 'UTF8') k) s) END";
+}
+my @v3_fields = (image('row_key', 'k'), image('old_row', 'o'), image('new_row', 'n'),
+	field('05', 'changed_columns::text', 0, 'changed_columns'));
 my $leaf_sql = "sha256('\\x00'::bytea || CASE format_version"
   . " WHEN 1 THEN '\\x010f'::bytea || " . join(' || ', @v1_fields)
   . " WHEN 2 THEN '\\x0219'::bytea || " . join(' || ', @v1_fields, @v2_fields)
+  . " WHEN 3 THEN '\\x031d'::bytea || " . join(' || ', @v1_fields, @v2_fields, @v3_fields)
   . ' END)';
 is($origin->safe_psql('postgres',
-	"SELECT bool_and(leaf_hash = $leaf_sql) AND bool_and(format_version = 2) FROM audit.event"),
-	't', 'the attacker\'s SQL formula reproduces every stored leaf hash (format 2)');
+	"SELECT bool_and(leaf_hash = $leaf_sql) AND bool_and(format_version = 3)"
+	  . " AND count(*) FILTER (WHERE kind = 'row') = 2 FROM audit.event"),
+	't', 'the attacker\'s SQL formula reproduces every stored leaf hash (format 3, row events included)');
 
 # 4. Insert a forged event into a sealed transaction, with a correct leaf
 #    hash: only the transaction's digest and count can tell.
