@@ -25,7 +25,11 @@ CREATE TABLE audit.tracked_table (
 	mask_salt        bytea       NOT NULL,
 	via_schema       regnamespace,
 	tracked_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	tracked_by       text        NOT NULL DEFAULT CURRENT_USER
+	tracked_by       text        NOT NULL DEFAULT SESSION_USER,
+	-- The same columns by number: a column renamed after track() stays
+	-- excluded or masked (and one added later under such a name is too).
+	exclude_attnums  int2[]      NOT NULL DEFAULT '{}',
+	mask_attnums     int2[]      NOT NULL DEFAULT '{}'
 );
 REVOKE ALL ON TABLE audit.tracked_table FROM PUBLIC;
 COMMENT ON TABLE audit.tracked_table IS
@@ -37,7 +41,7 @@ CREATE TABLE audit.tracked_schema (
 	mask_columns     text[]      NOT NULL DEFAULT '{}',
 	include_future   boolean     NOT NULL,
 	tracked_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	tracked_by       text        NOT NULL DEFAULT CURRENT_USER
+	tracked_by       text        NOT NULL DEFAULT SESSION_USER
 );
 REVOKE ALL ON TABLE audit.tracked_schema FROM PUBLIC;
 COMMENT ON TABLE audit.tracked_schema IS
@@ -84,6 +88,13 @@ CREATE FUNCTION audit._row_key_columns(rel regclass) RETURNS text[]
 COMMENT ON FUNCTION audit._row_key_columns(regclass) IS
 	'The columns row_key is made of (primary key, else replica identity index), as row capture picks them; NULL if none';
 REVOKE ALL ON FUNCTION audit._row_key_columns(regclass) FROM PUBLIC;
+
+CREATE FUNCTION audit._internal(enter boolean) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'audit_internal_span'
+	LANGUAGE C;
+COMMENT ON FUNCTION audit._internal(boolean) IS
+	'Enters (true) or leaves (false) a span of audit_ext''s own statements, which are not recorded; returns true.  Called in PL/pgSQL assignments (simple expressions, which are no statements themselves)';
+REVOKE ALL ON FUNCTION audit._internal(boolean) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
 -- Tracking API, for audit_admin.  Runs with the extension owner's rights,
@@ -133,6 +144,7 @@ DECLARE
 	col text;
 	keycols text[];
 	tracked_parent regclass;
+	tracked_part regclass;
 BEGIN
 	IF rel IS NULL THEN
 		RAISE EXCEPTION 'table to track must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -175,9 +187,24 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 				  DETAIL = 'Its rows are captured through the partitioned table.';
 	END IF;
+	-- The other way round: the partitioned table's row trigger could not
+	-- be cloned to a partition that has its own.
+	SELECT p.relid INTO tracked_part
+	  FROM pg_partition_tree(rel) AS p
+	  JOIN audit.tracked_table t ON t.relid = p.relid
+	 WHERE p.relid <> rel LIMIT 1;
+	IF tracked_part IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot track "%": its partition % is tracked', name, tracked_part
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Untrack the partition first: tracking the partitioned table captures its rows.';
+	END IF;
+	IF array_position(exclude_columns || mask_columns, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'column names in exclude_columns and mask_columns must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	FOREACH col IN ARRAY exclude_columns || mask_columns
 	LOOP
-		IF col IS NULL OR NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = rel
+		IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = rel
 				AND attname = col AND attnum > 0 AND NOT attisdropped) THEN
 			RAISE EXCEPTION 'column "%" of relation "%" does not exist', col, name
 				USING ERRCODE = 'undefined_column';
@@ -206,21 +233,31 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	internal boolean;
 	name text := audit._check_trackable(rel, exclude_columns, mask_columns);
 	old audit.tracked_table;
 BEGIN
+	internal := audit._internal(true);
 	SELECT * INTO old FROM audit.tracked_table t WHERE t.relid = rel FOR UPDATE;
+	-- (A row trigger dropped or disabled behind our back is put back.)
 	IF FOUND AND old.exclude_columns = exclude_columns AND old.mask_columns = mask_columns
-	   AND EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'audit_ext_row') THEN
+	   AND EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'audit_ext_row'
+				   AND tgenabled = 'A') THEN
+		internal := audit._internal(false);
 		RETURN;					-- already tracked just so
 	END IF;
-	INSERT INTO audit.tracked_table AS t (relid, exclude_columns, mask_columns, mask_salt, via_schema)
-		VALUES (rel, exclude_columns, mask_columns, audit._random_salt(), via_schema)
+	INSERT INTO audit.tracked_table AS t (relid, exclude_columns, mask_columns, mask_salt,
+										  via_schema, exclude_attnums, mask_attnums)
+		VALUES (rel, exclude_columns, mask_columns, audit._random_salt(), via_schema,
+				ARRAY(SELECT attnum FROM pg_attribute WHERE attrelid = rel AND attname = ANY (exclude_columns)),
+				ARRAY(SELECT attnum FROM pg_attribute WHERE attrelid = rel AND attname = ANY (mask_columns)))
 	ON CONFLICT (relid) DO UPDATE
 		SET exclude_columns = excluded.exclude_columns,
 			mask_columns = excluded.mask_columns,
+			exclude_attnums = excluded.exclude_attnums,
+			mask_attnums = excluded.mask_attnums,
 			via_schema = excluded.via_schema,
-			tracked_at = now(), tracked_by = CURRENT_USER;
+			tracked_at = now(), tracked_by = SESSION_USER;
 	PERFORM audit._install_triggers(rel);
 	PERFORM audit._tracking_changed(rel);
 	PERFORM audit._record_config('TRACK', name,
@@ -231,6 +268,7 @@ BEGIN
 						   'previously', CASE WHEN old.relid IS NULL THEN NULL ELSE
 								jsonb_build_object('exclude_columns', to_jsonb(old.exclude_columns),
 												   'mask_columns', to_jsonb(old.mask_columns)) END));
+	internal := audit._internal(false);
 END
 $$;
 REVOKE ALL ON FUNCTION audit._track(regclass, text[], text[], regnamespace) FROM PUBLIC;
@@ -254,6 +292,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	internal boolean;
 	part regclass;
 	name text;
 BEGIN
@@ -264,6 +303,7 @@ BEGIN
 	IF NOT EXISTS (SELECT FROM audit.tracked_table t WHERE t.relid = rel) THEN
 		RETURN;					-- not tracked: nothing to do
 	END IF;
+	internal := audit._internal(true);
 	DELETE FROM audit.tracked_table t WHERE t.relid = rel;
 	FOR part IN SELECT rel UNION SELECT relid FROM pg_partition_tree(rel)
 	LOOP
@@ -272,6 +312,7 @@ BEGIN
 	EXECUTE format('DROP TRIGGER IF EXISTS audit_ext_row ON %s', rel);
 	PERFORM audit._tracking_changed(rel);
 	PERFORM audit._record_config('UNTRACK', name, NULL);
+	internal := audit._internal(false);
 END
 $$;
 COMMENT ON FUNCTION audit.untrack(regclass) IS
@@ -285,12 +326,14 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	internal boolean;
 	nsp regnamespace;
 	rel regclass;
 	n integer := 0;
 BEGIN
-	IF schema IS NULL OR include_future IS NULL THEN
-		RAISE EXCEPTION 'schema and include_future must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	IF schema IS NULL OR exclude_columns IS NULL OR mask_columns IS NULL OR include_future IS NULL THEN
+		RAISE EXCEPTION 'schema, exclude_columns, mask_columns and include_future must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass an empty array for no columns.';
 	END IF;
 	SELECT oid INTO nsp FROM pg_namespace WHERE nspname = schema;
 	IF nsp IS NULL THEN
@@ -300,15 +343,21 @@ BEGIN
 	   OR schema LIKE 'pg\_toast\_temp\_%' THEN
 		RAISE EXCEPTION 'cannot track schema "%"', schema USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	INSERT INTO audit.tracked_schema AS s (nspid, exclude_columns, mask_columns, include_future)
-		VALUES (nsp, exclude_columns, mask_columns, include_future)
-	ON CONFLICT (nspid) DO UPDATE
-		SET exclude_columns = excluded.exclude_columns, mask_columns = excluded.mask_columns,
-			include_future = excluded.include_future, tracked_at = now(), tracked_by = CURRENT_USER;
-	PERFORM audit._record_config('TRACK SCHEMA', quote_ident(schema),
-		jsonb_build_object('exclude_columns', to_jsonb(exclude_columns),
-						   'mask_columns', to_jsonb(mask_columns),
-						   'include_future', include_future));
+	internal := audit._internal(true);
+	IF NOT EXISTS (SELECT FROM audit.tracked_schema s WHERE s.nspid = nsp
+				   AND s.exclude_columns = track_schema.exclude_columns
+				   AND s.mask_columns = track_schema.mask_columns
+				   AND s.include_future = track_schema.include_future) THEN
+		INSERT INTO audit.tracked_schema AS s (nspid, exclude_columns, mask_columns, include_future)
+			VALUES (nsp, exclude_columns, mask_columns, include_future)
+		ON CONFLICT (nspid) DO UPDATE
+			SET exclude_columns = excluded.exclude_columns, mask_columns = excluded.mask_columns,
+				include_future = excluded.include_future, tracked_at = now(), tracked_by = SESSION_USER;
+		PERFORM audit._record_config('TRACK SCHEMA', quote_ident(schema),
+			jsonb_build_object('exclude_columns', to_jsonb(exclude_columns),
+							   'mask_columns', to_jsonb(mask_columns),
+							   'include_future', include_future));
+	END IF;
 	-- Tables (not partitions: they are tracked through their parent).
 	FOR rel IN SELECT c.oid FROM pg_class c
 				WHERE c.relnamespace = nsp AND c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -325,6 +374,7 @@ BEGIN
 			nsp);
 		n := n + 1;
 	END LOOP;
+	internal := audit._internal(false);
 	RETURN n;
 END
 $$;
@@ -336,14 +386,19 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	internal boolean;
 	nsp regnamespace;
 	rel regclass;
 	n integer := 0;
 BEGIN
+	IF schema IS NULL THEN
+		RAISE EXCEPTION 'schema must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	SELECT oid INTO nsp FROM pg_namespace WHERE nspname = schema;
 	IF nsp IS NULL THEN
 		RAISE EXCEPTION 'schema "%" does not exist', schema USING ERRCODE = 'invalid_schema_name';
 	END IF;
+	internal := audit._internal(true);
 	DELETE FROM audit.tracked_schema s WHERE s.nspid = nsp;
 	IF FOUND THEN
 		PERFORM audit._record_config('UNTRACK SCHEMA', quote_ident(schema), NULL);
@@ -353,6 +408,7 @@ BEGIN
 		PERFORM audit.untrack(rel);
 		n := n + 1;
 	END LOOP;
+	internal := audit._internal(false);
 	RETURN n;
 END
 $$;
@@ -379,10 +435,12 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	internal boolean;
 	cmd record;
 	s audit.tracked_schema;
 	c pg_class;
 BEGIN
+	internal := audit._internal(true);
 	FOR cmd IN SELECT DISTINCT objid FROM pg_event_trigger_ddl_commands()
 				WHERE classid = 'pg_class'::regclass AND object_type IN ('table', 'table column')
 	LOOP
@@ -409,6 +467,7 @@ BEGIN
 				s.nspid);
 		END IF;
 	END LOOP;
+	internal := audit._internal(false);
 END
 $$;
 REVOKE ALL ON FUNCTION audit._track_new_tables() FROM PUBLIC;
@@ -443,13 +502,17 @@ CREATE FUNCTION audit._untrack_dropped() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	internal boolean;
 BEGIN
+	internal := audit._internal(true);
 	DELETE FROM audit.tracked_table t
 	 USING pg_event_trigger_dropped_objects() d
 	 WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND t.relid::oid = d.objid;
 	DELETE FROM audit.tracked_schema s
 	 USING pg_event_trigger_dropped_objects() d
 	 WHERE d.classid = 'pg_namespace'::regclass AND s.nspid::oid = d.objid;
+	internal := audit._internal(false);
 END
 $$;
 REVOKE ALL ON FUNCTION audit._untrack_dropped() FROM PUBLIC;
@@ -531,7 +594,7 @@ CREATE OR REPLACE VIEW audit.events AS
 	       t.block_id,
 	       e.class, e.statement_id, e.nesting_level, e.app_user, e.context,
 	       e.parameters, e.objects, e.sqlstate, e.message, e.detail,
-	       e.row_key, e.old_row, e.new_row, e.changed_columns
+	       e.row_key, e.old_row, e.new_row, e.changed_columns, e.row_salt
 	  FROM audit.event e
 	  LEFT JOIN audit.transactions t ON t.txid = e.txid;
 COMMENT ON COLUMN audit.events.kind IS
@@ -542,6 +605,8 @@ COMMENT ON COLUMN audit.events.old_row IS
 	'Row events: DELETE: the row; UPDATE: previous values of the changed columns (audit.row_changes shows the whole row)';
 COMMENT ON COLUMN audit.events.new_row IS
 	'Row events: the row after INSERT or UPDATE';
+COMMENT ON COLUMN audit.events.row_salt IS
+	'Row events: the random salt of the row images'' hash commitments (docs/FORMAT.md), needed to verify them';
 COMMENT ON COLUMN audit.events.changed_columns IS
 	'Row events of UPDATE: the columns whose values changed (empty if none did)';
 

@@ -88,6 +88,8 @@ audit_row_image(const RowMeta *meta, TupleTableSlot *slot, RowImagePart part,
 	JsonbParseState *state = NULL;
 	JsonbValue *result;
 
+	int			pinned = -1;
+
 	if (part == ROW_IMAGE_KEY && !meta->has_key)
 		return NULL;
 	slot_getallattrs(slot);
@@ -100,6 +102,9 @@ audit_row_image(const RowMeta *meta, TupleTableSlot *slot, RowImagePart part,
 
 		if (!part_shows(ra, i, part, changed))
 			continue;
+		if (pinned < 0 && ra->conv.kind == ROW_VALUE_OTHER &&
+			!slot->tts_isnull[ra->attnum - 1])
+			pinned = audit_row_value_pin_settings();
 		key.type = jbvString;
 		key.val.string.val = ra->name;
 		key.val.string.len = strlen(ra->name);
@@ -108,6 +113,8 @@ audit_row_image(const RowMeta *meta, TupleTableSlot *slot, RowImagePart part,
 		(void) pushJsonbValue(&state, WJB_VALUE, &value);
 	}
 	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	if (pinned >= 0)
+		audit_row_value_unpin_settings(pinned);
 	return JsonbValueToJsonb(result);
 }
 

@@ -40,6 +40,8 @@
 #define Anum_tracked_exclude_columns	2
 #define Anum_tracked_mask_columns		3
 #define Anum_tracked_mask_salt			4
+#define Anum_tracked_exclude_attnums	8
+#define Anum_tracked_mask_attnums		9
 
 typedef struct TrackedConfig
 {
@@ -81,6 +83,31 @@ audit_row_meta_invalidate_tree(Oid relid)
 		CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
 }
 
+/*
+ * The current names of the columns of relid numbered in the int2[] array:
+ * a column renamed since it was excluded or masked is still found.
+ */
+static List *
+attnum_array_names(Oid relid, Datum array)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *result = NIL;
+
+	deconstruct_array(DatumGetArrayTypeP(array), INT2OID, 2, true,
+					  TYPALIGN_SHORT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *name = nulls[i] ? NULL :
+			get_attname(relid, DatumGetInt16(elems[i]), true);
+
+		if (name != NULL)
+			result = lappend(result, name);
+	}
+	return result;
+}
+
 static List *
 text_array_list(Datum array)
 {
@@ -119,8 +146,10 @@ tracked_config_of(Oid tracked_relid, Oid relid, TrackedConfig *config)
 		TupleDesc	desc = RelationGetDescr(rel);
 
 		config->relid = relid;
-		config->exclude = text_array_list(heap_getattr(tup, Anum_tracked_exclude_columns, desc, &isnull));
-		config->mask = text_array_list(heap_getattr(tup, Anum_tracked_mask_columns, desc, &isnull));
+		config->exclude = list_concat(text_array_list(heap_getattr(tup, Anum_tracked_exclude_columns, desc, &isnull)),
+									  attnum_array_names(relid, heap_getattr(tup, Anum_tracked_exclude_attnums, desc, &isnull)));
+		config->mask = list_concat(text_array_list(heap_getattr(tup, Anum_tracked_mask_columns, desc, &isnull)),
+								   attnum_array_names(relid, heap_getattr(tup, Anum_tracked_mask_attnums, desc, &isnull)));
 		config->mask_salt = DatumGetByteaPCopy(heap_getattr(tup, Anum_tracked_mask_salt, desc, &isnull));
 		found = true;
 	}

@@ -9,8 +9,11 @@
  * extra_float_digits or bytea_output (shortest exact float text; bytea in
  * hex).  NaN and infinities, which JSON numbers cannot hold, are strings,
  * as to_jsonb() makes them.  The common types are converted here directly
- * (no catalog lookups per value); arrays, composites, ranges, enums and the
- * rest go through to_jsonb() itself.
+ * (no catalog lookups per value); types whose text form depends on no
+ * setting (uuid, inet, enums, ...) are their output function's string, as
+ * to_jsonb() makes them; arrays, composites, ranges, intervals and the rest
+ * go through to_jsonb() itself, with the settings their text forms depend
+ * on pinned for the row (audit_row_value_pin_settings).
  *
  *-------------------------------------------------------------------------
  */
@@ -24,6 +27,7 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
@@ -66,9 +70,50 @@ kind_of(Oid type)
 			return ROW_VALUE_JSON;
 		case BYTEAOID:
 			return ROW_VALUE_BYTEA;
+		case UUIDOID:
+		case INETOID:
+		case CIDROID:
+		case MACADDROID:
+		case MACADDR8OID:
+		case BITOID:
+		case VARBITOID:
+		case OIDOID:
+		case CHAROID:
+			return ROW_VALUE_OUTPUT;
 		default:
-			return ROW_VALUE_OTHER;
+			return type_is_enum(type) ? ROW_VALUE_OUTPUT : ROW_VALUE_OTHER;
 	}
+}
+
+/*
+ * The settings text forms depend on, at fixed values, until
+ * audit_row_value_unpin_settings(): what to_jsonb() makes of an array of
+ * timestamptz, float8 or bytea, of an interval or a range, is then the
+ * same whichever session wrote the row.  An error in between is undone
+ * with its (sub)transaction, as for a function's SET clause.
+ */
+int
+audit_row_value_pin_settings(void)
+{
+	static const char *const pinned[][2] = {
+		{"TimeZone", "UTC"},
+		{"DateStyle", "ISO, MDY"},
+		{"IntervalStyle", "postgres"},
+		{"extra_float_digits", "1"},
+		{"bytea_output", "hex"},
+	};
+	int			level = NewGUCNestLevel();
+
+	for (int i = 0; i < (int) lengthof(pinned); i++)
+		(void) set_config_option(pinned[i][0], pinned[i][1], PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+void
+audit_row_value_unpin_settings(int nest_level)
+{
+	AtEOXact_GUC(true, nest_level);
 }
 
 /*
@@ -84,12 +129,20 @@ audit_row_value_prepare(RowValueConv *conv, Oid type, int32 typmod,
 
 	conv->base_type = getBaseType(type);
 	conv->kind = kind_of(conv->base_type);
+	if (conv->kind == ROW_VALUE_OUTPUT)
+	{
+		Oid			output;
+		bool		varlena;
+
+		getTypeOutputInfo(conv->base_type, &output, &varlena);
+		fmgr_info_cxt(output, &conv->fn, cxt);
+	}
 	if (conv->kind != ROW_VALUE_OTHER)
 		return;
 
 	old = MemoryContextSwitchTo(cxt);
-	fmgr_info_cxt(F_TO_JSONB, &conv->to_jsonb, cxt);
-	conv->to_jsonb.fn_expr = (Node *)
+	fmgr_info_cxt(F_TO_JSONB, &conv->fn, cxt);
+	conv->fn.fn_expr = (Node *)
 		makeFuncExpr(F_TO_JSONB, JSONBOID,
 					 list_make1(makeNullConst(type, typmod, InvalidOid)),
 					 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
@@ -239,8 +292,15 @@ audit_row_value_convert(const RowValueConv *conv, Datum value, JsonbValue *out)
 		case ROW_VALUE_BYTEA:
 			set_bytea(out, DatumGetByteaPP(value));
 			break;
+		case ROW_VALUE_OUTPUT:
+			{
+				char	   *s = OutputFunctionCall((FmgrInfo *) &conv->fn, value);
+
+				set_string(out, s, strlen(s));
+				break;
+			}
 		case ROW_VALUE_OTHER:
-			set_jsonb(out, DatumGetJsonbP(FunctionCall1((FmgrInfo *) &conv->to_jsonb,
+			set_jsonb(out, DatumGetJsonbP(FunctionCall1((FmgrInfo *) &conv->fn,
 														value)));
 			break;
 	}

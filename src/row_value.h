@@ -29,7 +29,8 @@ typedef enum RowValueKind
 	ROW_VALUE_JSONB,
 	ROW_VALUE_JSON,
 	ROW_VALUE_BYTEA,
-	ROW_VALUE_OTHER				/* through to_jsonb() */
+	ROW_VALUE_OUTPUT,			/* a string: output function, setting-free */
+	ROW_VALUE_OTHER				/* through to_jsonb(), settings pinned */
 } RowValueKind;
 
 /* How to convert the values of one column; set up once per column. */
@@ -37,11 +38,13 @@ typedef struct RowValueConv
 {
 	RowValueKind kind;
 	Oid			base_type;		/* the type, or a domain's base type */
-	FmgrInfo	to_jsonb;		/* ROW_VALUE_OTHER only */
+	FmgrInfo	fn;				/* OUTPUT: output function; OTHER: to_jsonb() */
 } RowValueConv;
 
 extern void audit_row_value_prepare(RowValueConv *conv, Oid type,
 									int32 typmod, MemoryContext cxt);
+extern int	audit_row_value_pin_settings(void);
+extern void audit_row_value_unpin_settings(int nest_level);
 extern void audit_row_value_convert(const RowValueConv *conv, Datum value,
 									JsonbValue *out);
 

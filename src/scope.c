@@ -23,8 +23,19 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "utils/memutils.h"
 
 #include "scope.h"
+
+/* The internal depth at the start of each open subtransaction. */
+typedef struct SavedDepth
+{
+	SubTransactionId subid;
+	int			internal_depth;
+	struct SavedDepth *next;
+} SavedDepth;
+
+static SavedDepth *saved_depths = NULL;
 
 static int	nesting_level = 0;
 static int64 statement_id = 0;
@@ -146,12 +157,57 @@ audit_scope_take_rows(void)
 	return captured;
 }
 
-/* Nothing carries over from an aborted transaction. */
+/*
+ * A subtransaction that aborts inside an internal span (an error raised in
+ * audit.track(), caught by the caller's exception block) leaves the span
+ * as it was when the subtransaction started, so that nothing the session
+ * does afterwards goes unrecorded.
+ */
+static void
+scope_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid pg_attribute_unused(),
+					   void *arg pg_attribute_unused())
+{
+	SavedDepth *s;
+
+	switch (event)
+	{
+		case SUBXACT_EVENT_START_SUB:
+			s = MemoryContextAlloc(TopTransactionContext, sizeof(SavedDepth));
+			s->subid = mySubid;
+			s->internal_depth = internal_depth;
+			s->next = saved_depths;
+			saved_depths = s;
+			break;
+		case SUBXACT_EVENT_ABORT_SUB:
+		case SUBXACT_EVENT_COMMIT_SUB:
+			while (saved_depths != NULL && saved_depths->subid >= mySubid)
+			{
+				s = saved_depths;
+				saved_depths = s->next;
+				if (event == SUBXACT_EVENT_ABORT_SUB && s->subid == mySubid)
+					internal_depth = s->internal_depth;
+				pfree(s);
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/* Nothing carries over from one transaction to the next. */
 static void
 scope_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+	{
+		internal_depth = 0;
+		saved_depths = NULL;	/* freed with TopTransactionContext */
+	}
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 	{
+		saved_depths = NULL;
 		internal_depth = 0;
 		setting_changed = false;
 		rows_captured = false;
@@ -164,4 +220,5 @@ void
 audit_scope_init(void)
 {
 	RegisterXactCallback(scope_xact_callback, NULL);
+	RegisterSubXactCallback(scope_subxact_callback, NULL);
 }

@@ -20,11 +20,13 @@
 
 #include "event.h"
 #include "row_meta.h"
+#include "scope.h"
 
 PG_FUNCTION_INFO_V1(audit_tracking_changed);
 PG_FUNCTION_INFO_V1(audit_record_config);
 PG_FUNCTION_INFO_V1(audit_row_key_columns);
 PG_FUNCTION_INFO_V1(audit_random_salt);
+PG_FUNCTION_INFO_V1(audit_internal_span);
 
 #define MASK_SALT_LEN	32
 
@@ -106,4 +108,24 @@ audit_random_salt(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not generate a random salt")));
 	PG_RETURN_BYTEA_P(salt);
+}
+
+/*
+ * audit._internal(enter boolean): the tracking API's own statements
+ * (writing audit.tracked_table, creating the triggers) are not events: the
+ * config event says what it did.  An error inside the span ends it with
+ * its (sub)transaction (scope.c).
+ */
+Datum
+audit_internal_span(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument must not be NULL")));
+	if (PG_GETARG_BOOL(0))
+		audit_internal_begin();
+	else
+		audit_internal_end();
+	PG_RETURN_BOOL(true);
 }
