@@ -7,7 +7,7 @@
 \pset tuples_only true
 \pset pager off
 BEGIN;
-SELECT plan(47);
+SELECT plan(63);
 
 -- The schema, the read interface and the roles.
 SELECT has_schema('audit');
@@ -18,7 +18,8 @@ SELECT columns_are('audit', 'events', ARRAY[
 	'application_name', 'backend_pid', 'database', 'statement',
 	'rows_affected', 'format_version', 'leaf_hash', 'block_id',
 	'class', 'statement_id', 'nesting_level', 'app_user', 'context',
-	'parameters', 'objects', 'sqlstate', 'message', 'detail']);
+	'parameters', 'objects', 'sqlstate', 'message', 'detail',
+	'row_key', 'old_row', 'new_row', 'changed_columns', 'row_salt']);
 SELECT col_type_is('audit', 'events', 'txid', 'xid8', 'txid is xid8');
 SELECT col_type_is('audit', 'events', 'client_addr', 'inet', 'client_addr is inet');
 SELECT col_type_is('audit', 'events', 'occurred_at', 'timestamp with time zone', 'occurred_at is timestamp with time zone');
@@ -99,9 +100,9 @@ SELECT is(
 	  WHERE txid = pg_current_xact_id() AND command = 'DELETE'),
 	'DELETE FROM tap_orders WHERE id = 1', 'statement holds the SQL text');
 SELECT ok(
-	(SELECT bool_and(event_id > 0 AND octet_length(leaf_hash) = 32 AND format_version = 2)
+	(SELECT bool_and(event_id > 0 AND octet_length(leaf_hash) = 32 AND format_version = 3)
 	   FROM audit.events WHERE txid = pg_current_xact_id()),
-	'events have ids, 32-byte leaf hashes and format version 2');
+	'events have ids, 32-byte leaf hashes and format version 3');
 SELECT is(
 	(SELECT count(*) FROM audit.transactions WHERE txid = pg_current_xact_id()),
 	0::bigint, 'the transaction digest is written at commit, not before');
@@ -109,6 +110,44 @@ SELECT results_eq(
 	$$SELECT ok, problems FROM audit.verify()$$,
 	$$VALUES (true, 0::bigint)$$,
 	'verify() finds nothing wrong');
+
+-- Row capture: the tracking API is for audit_admin, runs with the owner's
+-- rights and a pinned search_path; the views are for audit_reader.
+SELECT has_function('audit', 'track', ARRAY['regclass', 'text[]', 'text[]']);
+SELECT has_function('audit', 'untrack', ARRAY['regclass']);
+SELECT has_function('audit', 'track_schema', ARRAY['name', 'text[]', 'text[]', 'boolean']);
+SELECT has_function('audit', 'untrack_schema', ARRAY['name']);
+SELECT is_definer('audit', 'track', ARRAY['regclass', 'text[]', 'text[]'], 'audit.track() is SECURITY DEFINER');
+SELECT is_definer('audit', 'untrack', ARRAY['regclass'], 'audit.untrack() is SECURITY DEFINER');
+SELECT function_privs_are('audit', 'track', ARRAY['regclass', 'text[]', 'text[]'], 'audit_admin', ARRAY['EXECUTE']);
+SELECT function_privs_are('audit', 'track', ARRAY['regclass', 'text[]', 'text[]'], 'public', ARRAY[]::text[]);
+SELECT function_privs_are('audit', 'track', ARRAY['regclass', 'text[]', 'text[]'], 'audit_reader', ARRAY[]::text[]);
+SELECT table_privs_are('audit', 'tracked_tables', 'audit_reader', ARRAY['SELECT']);
+SELECT table_privs_are('audit', 'row_changes', 'audit_reader', ARRAY['SELECT']);
+SELECT table_privs_are('audit', 'tracked_table', 'audit_reader', ARRAY[]::text[]);
+
+CREATE TABLE tap_tracked (id int PRIMARY KEY, v text, pin text);
+SELECT audit.track('tap_tracked', '{}', '{pin}');
+INSERT INTO tap_tracked VALUES (1, 'one', '1234');
+UPDATE tap_tracked SET v = 'uno' WHERE id = 1;
+SELECT results_eq(
+	$$SELECT operation, row_key, old_row - 'pin', new_row - 'pin', changed_columns
+	    FROM audit.row_changes WHERE table_name = 'public.tap_tracked' ORDER BY event_id$$,
+	$$VALUES ('INSERT', '{"id": 1}'::jsonb, NULL::jsonb, '{"id": 1, "v": "one"}'::jsonb, NULL::jsonb),
+	         ('UPDATE', '{"id": 1}', '{"id": 1, "v": "one"}', '{"id": 1, "v": "uno"}', '["v"]')$$,
+	'row_changes shows each change with its images and changed columns');
+SELECT ok(
+	(SELECT bool_and(new_row ->> 'pin' ~ '^sha256:[0-9a-f]{64}$') FROM audit.row_changes
+	  WHERE table_name = 'public.tap_tracked'),
+	'a masked column shows as sha256:<hex>');
+SELECT is(
+	(SELECT statement FROM audit.row_changes
+	  WHERE table_name = 'public.tap_tracked' AND operation = 'UPDATE'),
+	'UPDATE tap_tracked SET v = ''uno'' WHERE id = 1',
+	'a row change shows the statement that made it');
+SELECT is(
+	(SELECT row_trigger::text FROM audit.tracked_tables WHERE table_name = 'tap_tracked'::regclass),
+	'A', 'the row trigger fires always (session_replication_role cannot silence it)');
 
 SELECT * FROM finish();
 ROLLBACK;

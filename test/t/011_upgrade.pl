@@ -1,12 +1,16 @@
 # Copyright (c) audit_ext contributors
 #
-# 011_upgrade.pl — the upgrade from 0.1 to 0.2, with the 0.2 library
-# preloaded throughout.  A trail begun at 0.1 (events of format 1, in 0.1's
-# table of 17 columns) goes on in format 2 after ALTER EXTENSION UPDATE;
-# the whole of it verifies inside the server and outside it (audit_verify
-# live, as a bundle, proofs).  Tampering with an event of either format is
-# caught by both verifiers, word for word alike.  The updated schema is the
-# one a fresh CREATE EXTENSION makes.
+# 011_upgrade.pl — the update chain 0.1 -> 0.2 -> 0.3, with the library of
+# 0.3 preloaded throughout.  A trail begun at 0.1 (events of format 1, in
+# 0.1's table of 17 columns) goes on in format 2 after ALTER EXTENSION
+# UPDATE TO '0.2' (27 columns), and in format 3 after ALTER EXTENSION
+# UPDATE (0.3, 32 columns), where row capture works: audit.track() and the
+# row events of a table that was there all along.  At each step the whole
+# trail verifies inside the server and outside it (audit_verify live, as a
+# bundle, proofs).  Tampering with an event of any format, a row image
+# included, is caught by both verifiers, word for word alike.  The schema
+# updated to each version is the one a fresh CREATE EXTENSION ... VERSION
+# makes; ALTER EXTENSION UPDATE from 0.1 goes through the whole chain.
 #
 # Tampering is done by the superuser with the library unloaded, as in
 # 002_tamper.pl, so that no guard inside the server stands in the way.
@@ -72,7 +76,9 @@ sub server_report
 }
 
 # Every column of every relation in schema audit (tables, views, indexes,
-# sequences), and every function's signature.
+# sequences), every function's signature, security and privileges, every
+# index (with its predicate) and view definition, the privileges on each
+# relation, the event triggers, and the tables pg_dump dumps.
 my $schema_sql = q{
 	SELECT string_agg(format('%s.%s %s%s', c.relname, a.attname,
 	                         format_type(a.atttypid, a.atttypmod),
@@ -81,9 +87,31 @@ my $schema_sql = q{
 	  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
 	 WHERE c.relnamespace = 'audit'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
 	UNION ALL
-	SELECT string_agg(p.oid::regprocedure::text || ' ' || pg_get_function_result(p.oid),
+	SELECT string_agg(p.oid::regprocedure::text || ' ' || pg_get_function_result(p.oid)
+	                  || CASE WHEN p.prosecdef THEN ' security definer' ELSE '' END || ' '
+	                  || coalesce((SELECT string_agg(x::text, ',' ORDER BY x::text)
+	                                 FROM unnest(p.proacl) x), 'default'),
 	                  E'\n' ORDER BY p.oid::regprocedure::text)
-	  FROM pg_proc p WHERE p.pronamespace = 'audit'::regnamespace};
+	  FROM pg_proc p WHERE p.pronamespace = 'audit'::regnamespace
+	UNION ALL
+	SELECT string_agg(pg_get_indexdef(i.indexrelid), E'\n' ORDER BY pg_get_indexdef(i.indexrelid))
+	  FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+	 WHERE c.relnamespace = 'audit'::regnamespace
+	UNION ALL
+	SELECT string_agg(c.relname || ': ' || pg_get_viewdef(c.oid), E'\n' ORDER BY c.relname)
+	  FROM pg_class c WHERE c.relnamespace = 'audit'::regnamespace AND c.relkind = 'v'
+	UNION ALL
+	SELECT string_agg(c.relname || ' ' || coalesce((SELECT string_agg(x::text, ',' ORDER BY x::text)
+	                                                  FROM unnest(c.relacl) x), 'default'),
+	                  E'\n' ORDER BY c.relname)
+	  FROM pg_class c WHERE c.relnamespace = 'audit'::regnamespace
+	UNION ALL
+	SELECT string_agg(concat_ws(' ', evtname, evtevent, evtenabled, evttags::text, evtfoid::regproc::text),
+	                  E'\n' ORDER BY evtname)
+	  FROM pg_event_trigger
+	UNION ALL
+	SELECT (SELECT string_agg(x::regclass::text, ',' ORDER BY x::regclass::text) FROM unnest(extconfig) x)
+	  FROM pg_extension WHERE extname = 'audit_ext'};
 my $event_columns_sql = q{SELECT count(*) FROM pg_attribute
 	WHERE attrelid = 'audit.event'::regclass AND attnum > 0 AND NOT attisdropped};
 my $format2_columns = 'class, statement_id, nesting_level, app_user, context, '
@@ -114,7 +142,7 @@ sql(q{BEGIN;
 	COMMIT;});
 sql('SELECT audit.seal()');
 is(sql(q{SELECT count(*) >= 4, bool_and(format_version = 1) FROM audit.events}), 't|t',
-	'the 0.2 library writes format 1 into the table of 0.1');
+	'the library writes format 1 into the table of 0.1');
 is(sql('SELECT ok, problems FROM audit.verify()'), 't|0', 'the 0.1 trail verifies in the server');
 my ($rc, $out, $err) = av(conn());
 is($rc, 0, 'audit_verify: the live 0.1 trail verifies');
@@ -131,12 +159,14 @@ is(sql("SELECT audit.verify_inclusion_proof(audit.inclusion_proof($v1_id))"), 't
 ($rc, $out) = av('--proof', "$dir/v1_old_layout.json");
 is($rc, 0, 'audit_verify: so does its proof');
 
-# --- ALTER EXTENSION UPDATE, and the trail goes on in format 2 ------------------------
+# --- ALTER EXTENSION UPDATE TO '0.2', and the trail goes on in format 2 -------------------
 
-sql('ALTER EXTENSION audit_ext UPDATE');
+sql(q{ALTER EXTENSION audit_ext UPDATE TO '0.2'});
 is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'audit_ext'}), '0.2',
-	'after ALTER EXTENSION UPDATE the extension is at 0.2');
+	q{after ALTER EXTENSION UPDATE TO '0.2' the extension is at 0.2});
 is(sql($event_columns_sql), '27', 'audit.event has the 27 columns of 0.2');
+is(sql(q{SELECT to_regprocedure('audit.track(regclass,text[],text[])') IS NULL}), 't',
+	'there is no row capture at 0.2');
 sql(q{BEGIN;
 	SELECT audit.set_context('carol', '{"tenant": 7, "request": "r-1"}');
 	UPDATE acct SET owner = 'ann b.' WHERE id = 1;
@@ -224,16 +254,102 @@ is($v2_proof->{event}{context}, '{"tenant": 7, "request": "r-1"}',
 ($rc, $out) = av('--proof', "$dir/v1_old_layout.json");
 is($rc, 0, 'the proof made before the update still verifies');
 
-# --- the updated schema is a fresh one ------------------------------------------------
+# --- the schema updated to 0.2 is a fresh 0.2 one ------------------------------------------
+
+sql('CREATE DATABASE fresh02');
+sql(q{CREATE EXTENSION audit_ext VERSION '0.2'}, 'fresh02');
+my $updated = sql($schema_sql);
+like($updated, qr/^event\.detail jsonb$/m, 'the schema lists the columns of 0.2');
+unlike($updated, qr/^event\.row_key /m, 'and none of 0.3');
+is(sql($schema_sql, 'fresh02'), $updated,
+	q{CREATE EXTENSION ... VERSION '0.2' and the update to 0.2 give the same schema});
+
+# --- ALTER EXTENSION UPDATE to 0.3: row capture, and the trail goes on in format 3 -------------
+
+sql('ALTER EXTENSION audit_ext UPDATE');
+is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'audit_ext'}), '0.3',
+	'after ALTER EXTENSION UPDATE the extension is at 0.3');
+is(sql($event_columns_sql), '32', 'audit.event has the 32 columns of 0.3');
+# acct, there since 0.1: (1, 'ann b.', 5), (2, 'bob', 25).
+sql(q{SELECT audit.track('acct', mask_columns => '{owner}')});
+sql(q{BEGIN;
+	UPDATE acct SET balance = balance * 2 WHERE id = 1;
+	INSERT INTO acct VALUES (4, 'dee', 40);
+	COMMIT;});
+sql('DELETE FROM acct WHERE id = 2');
+sql('TRUNCATE acct');
+sql('SELECT audit.seal()');
+is(sql(q{SELECT string_agg(command || ' ' || coalesce(row_key::text, rows_affected::text)
+                           || ' ' || format_version, ', ' ORDER BY event_id)
+           FROM audit.events WHERE kind = 'row'}),
+	'UPDATE {"id": 1} 3, INSERT {"id": 4} 3, DELETE {"id": 2} 3, TRUNCATE 2 3',
+	'after the update, the rows of a table there since 0.1 are captured, in format 3');
+is(sql(q{SELECT old_row::text, new_row - 'owner', new_row ->> 'owner' ~ '^sha256:[0-9a-f]{64}$'
+           FROM audit.events WHERE kind = 'row' AND command = 'UPDATE'}),
+	'{"balance": 5}|{"id": 1, "balance": 10}|t', 'with their images, masked as asked');
+is(sql(q{SELECT count(*) FROM audit.events r WHERE r.kind = 'row' AND NOT EXISTS (
+	SELECT FROM audit.events s WHERE s.kind = 'statement' AND s.statement_id = r.statement_id
+	   AND s.txid = r.txid AND s.format_version = 3)}),
+	0, 'and with their statements, in format 3 too');
+is(sql(q{SELECT command, format_version FROM audit.events WHERE kind = 'config'}), 'TRACK|3',
+	'track() is recorded, in format 3');
+my $n3;
+($n1, $n2, $n3) = split /\|/, sql(q{
+	SELECT count(*) FILTER (WHERE format_version = 1), count(*) FILTER (WHERE format_version = 2),
+	       count(*) FILTER (WHERE format_version = 3)
+	  FROM audit.events});
+cmp_ok($n3, '>=', 8, "new events are of format 3 ($n3)");
+is(sql(q{SELECT count(*) FROM audit.events WHERE format_version < 3
+	AND num_nonnulls(row_key, old_row, new_row, changed_columns) > 0}), '0',
+	'events of formats 1 and 2 have NULL in every column of format 3');
+is(sql(q{SELECT count(*) FROM audit.event WHERE format_version < 3 AND row_salt IS NOT NULL}), '0',
+	'and no row salt');
+($events, $ok) = split /\|/, sql(q{SELECT events_checked, ok FROM audit.verify()});
+is($ok, 't', 'audit.verify(): the trail of formats 1, 2 and 3 holds');
+cmp_ok($events, '>=', $n1 + $n2 + $n3, 'and it checked every event');
+($rc, $out) = av(conn());
+is($rc, 0, 'audit_verify live: the trail of formats 1, 2 and 3 holds');
+cmp_ok(($out =~ /^ok: \d+ blocks, \d+ transactions, (\d+) events/m)[0] // 0, '>=', $events,
+	'and it checked every event');
+# (audit.events does not show the row salts: audit_verify needs a role that
+# may read audit.event once there are row events.)
+is($node->safe_psql('postgres', 'SELECT ok FROM audit.verify()',
+		connstr => conn() . ' user=auditor'),
+	't', 'audit.verify() as audit_reader: it holds');
+($rc, $out) = av('--export', "$dir/after3", conn());
+is($rc, 0, 'the trail of three formats exports');
+($exported) = $out =~ /^exported (\d+ blocks, \d+ transactions, \d+ events) /m;
+($rc, $out) = av('--bundle', "$dir/after3");
+is($rc, 0, 'and its bundle verifies');
+like($out, qr/^ok: \Q$exported\E, /m, 'with the counts of the export');
+for my $b ('before', 'after')
+{
+	($rc, $out) = av('--bundle', "$dir/$b");
+	is($rc, 0, "the bundle exported $b the update to 0.2 still verifies");
+}
+my $v3_id = sql(q{SELECT event_id FROM audit.events WHERE kind = 'row' AND command = 'UPDATE'});
+write_file("$dir/proof_$v3_id.json", sql("SELECT audit.inclusion_proof($v3_id)"));
+is(sql("SELECT audit.verify_inclusion_proof(audit.inclusion_proof($v3_id))"), 't',
+	'the proof of a row event holds in the server');
+($rc, $out) = av('--proof', "$dir/proof_$v3_id.json");
+is($rc, 0, 'audit_verify: so does its proof');
+for my $id ($v1_id, $v2_id)
+{
+	($rc, $out) = av('--proof', "$dir/proof_$id.json");
+	is($rc, 0, "the proof of event $id made at 0.2 still verifies");
+}
+
+# --- the schema updated to 0.3 is a fresh one ----------------------------------------------
 
 sql('CREATE DATABASE fresh');
 sql('CREATE EXTENSION audit_ext', 'fresh');
-my $updated = sql($schema_sql);
-like($updated, qr/^event\.detail jsonb$/m, 'the schema lists the columns of 0.2');
+$updated = sql($schema_sql);
+like($updated, qr/^event\.row_salt bytea$/m, 'the schema lists the columns of 0.3');
+like($updated, qr/^tracked_table\.mask_salt bytea not null$/m, 'and its tables');
 is(sql($schema_sql, 'fresh'), $updated,
-	'CREATE EXTENSION and ALTER EXTENSION UPDATE give the same columns and functions');
+	'CREATE EXTENSION and ALTER EXTENSION UPDATE from 0.1 give the same schema');
 
-# --- tampering with an event of either format ------------------------------------------
+# --- tampering with an event of any format ------------------------------------------------
 
 # A second trail begun at 0.1, for a value put where format 1 hashes nothing.
 sql('CREATE DATABASE stray');
@@ -249,6 +365,7 @@ $node->append_conf('postgresql.conf', "shared_preload_libraries = ''");
 $node->start;
 sql("UPDATE audit.event SET statement = 'UPDATE acct SET balance = 0' WHERE event_id = $v1_id");
 sql(qq{UPDATE audit.event SET context = '{"request": "r-2", "tenant": 7}' WHERE event_id = $v2_id});
+sql(qq{UPDATE audit.event SET old_row = '{"balance": 500}' WHERE event_id = $v3_id});
 sql("UPDATE audit.event SET app_user = 'mallory' WHERE event_id = $stray_id", 'stray');
 $node->stop;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'audit_ext'");
@@ -259,7 +376,9 @@ like($report, qr/^event altered: block \d+, txid \d+, event $v1_id: stored leaf 
 	'audit.verify_report() names the altered event of format 1');
 like($report, qr/^event altered: block \d+, txid \d+, event $v2_id: stored leaf hash/m,
 	'and the one of format 2 (its jsonb context)');
-is(scalar(() = $report =~ /^/mg), 2, 'and nothing else');
+like($report, qr/^event altered: block \d+, txid \d+, event $v3_id: stored leaf hash/m,
+	'and the one of format 3 (a row image)');
+is(scalar(() = $report =~ /^/mg), 3, 'and nothing else');
 ($rc, $out) = av(conn());
 is($rc, 1, 'audit_verify live: exit status 1');
 is(problems_of($out), $report, 'the same problems, word for word, as audit.verify_report()');
@@ -271,6 +390,11 @@ write_file("$dir/tampered_proof.json", sql("SELECT audit.inclusion_proof($v2_id)
 is(sql("SELECT audit.verify_inclusion_proof(audit.inclusion_proof($v2_id))"), 'f',
 	'the proof of the altered event of format 2 does not hold in the server');
 ($rc, $out) = av('--proof', "$dir/tampered_proof.json");
+is($rc, 1, 'nor for audit_verify');
+write_file("$dir/tampered_proof3.json", sql("SELECT audit.inclusion_proof($v3_id)"));
+is(sql("SELECT audit.verify_inclusion_proof(audit.inclusion_proof($v3_id))"), 'f',
+	'the proof of the altered row event does not hold in the server');
+($rc, $out) = av('--proof', "$dir/tampered_proof3.json");
 is($rc, 1, 'nor for audit_verify');
 
 # A value in a column that format 1 does not hash: no hash covers it.
