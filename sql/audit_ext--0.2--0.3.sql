@@ -535,7 +535,15 @@ COMMENT ON EVENT TRIGGER audit_ext_untrack_dropped IS
 -- ---------------------------------------------------------------------------
 CREATE VIEW audit.tracked_tables AS
 	SELECT t.relid AS table_name,
-	       t.exclude_columns, t.mask_columns,
+	       -- current names: an excluded or masked column may have been renamed
+	       ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+	              WHERE a.attrelid = t.relid AND NOT a.attisdropped
+	                AND (a.attnum = ANY (t.exclude_attnums) OR a.attname = ANY (t.exclude_columns))
+	              ORDER BY a.attnum) AS exclude_columns,
+	       ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+	              WHERE a.attrelid = t.relid AND NOT a.attisdropped
+	                AND (a.attnum = ANY (t.mask_attnums) OR a.attname = ANY (t.mask_columns))
+	              ORDER BY a.attnum) AS mask_columns,
 	       k.key_columns,
 	       CASE WHEN k.key_columns IS NULL THEN 'none'
 	            WHEN EXISTS (SELECT FROM pg_index i WHERE i.indrelid = t.relid AND i.indisprimary)

@@ -11,6 +11,9 @@
  * opens the relation and its indexes, the next ones reuse them, and the
  * batch's end closes them.
  *
+ * The rows themselves are held and written many at a time
+ * (event_buffer.c).
+ *
  * The relation is opened under the top transaction's resource owner: a
  * subtransaction that aborts inside the batch (a PL/pgSQL exception block
  * in a trigger) must not release it under our feet.  The batch is always
@@ -28,6 +31,7 @@
 #include "utils/resowner.h"
 
 #include "event_batch.h"
+#include "event_buffer.h"
 #include "store.h"
 
 static int	batch_depth = 0;
@@ -79,6 +83,9 @@ audit_event_batch_end(int token, bool clean)
 	batch_depth = token;
 	if (batch_depth > 0 || batch_rel == NULL)
 		return;
+	if (clean)
+		audit_event_buffer_flush_all(batch_rel, batch_indstate);
+	audit_event_buffer_forget();
 	CurrentResourceOwner = TopTransactionResourceOwner;
 	CatalogCloseIndexes(batch_indstate);
 	table_close(batch_rel, clean ? RowExclusiveLock : NoLock);
@@ -128,7 +135,7 @@ audit_event_rel_insert(Relation rel, const Datum *values, const bool *isnull)
 	}
 	tuple = heap_form_tuple(RelationGetDescr(rel), (Datum *) values,
 							(bool *) isnull);
-	CatalogTupleInsertWithInfo(rel, tuple, batch_indstate);
+	audit_event_buffer_add(rel, batch_indstate, tuple);
 	heap_freetuple(tuple);
 }
 

@@ -101,6 +101,7 @@ audit_row_value_pin_settings(void)
 		{"IntervalStyle", "postgres"},
 		{"extra_float_digits", "1"},
 		{"bytea_output", "hex"},
+		{"lc_monetary", "C"},
 	};
 	int			level = NewGUCNestLevel();
 

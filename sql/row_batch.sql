@@ -1,0 +1,89 @@
+-- Row events of a bulk statement are held and written many at a time
+-- (src/event_buffer.c), per subtransaction: rows recorded inside a
+-- subtransaction that a trigger's exception block rolls back vanish with
+-- it, the others stay, across the thousand-row flushes.  Counts of rows
+-- in the tables and of their row events must agree exactly.
+\set VERBOSITY terse
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS audit_ext;
+RESET client_min_messages;
+CREATE SCHEMA regress_rb;
+SET search_path = regress_rb;
+
+CREATE TABLE outer_t (id int PRIMARY KEY, v text);
+CREATE TABLE inner_t (id int PRIMARY KEY, v text);
+SELECT audit.track('outer_t'), audit.track('inner_t');
+
+-- For each outer row, an inner row written in a subtransaction that every
+-- third time fails and is rolled back by the exception block.
+CREATE FUNCTION outer_t_after() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	BEGIN
+		INSERT INTO inner_t VALUES (NEW.id, 'inner ' || NEW.id);
+		IF NEW.id % 3 = 0 THEN
+			RAISE EXCEPTION 'rolled back';
+		END IF;
+	EXCEPTION WHEN raise_exception THEN
+		NULL;
+	END;
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER outer_t_after AFTER INSERT ON outer_t
+	FOR EACH ROW EXECUTE FUNCTION outer_t_after();
+
+CREATE FUNCTION pg_temp.counts() RETURNS TABLE (tbl text, table_rows bigint, row_events bigint, all_captured boolean)
+LANGUAGE sql AS $$
+	SELECT t, (SELECT count(*) FROM regress_rb.outer_t), count(e.*),
+	       bool_and(e.new_row ->> 'id' IN (SELECT id::text FROM regress_rb.outer_t))
+	  FROM (VALUES ('outer_t')) v(t)
+	  LEFT JOIN audit.events e ON e.kind = 'row' AND e.object_name = 'regress_rb.outer_t'
+	 GROUP BY t
+	UNION ALL
+	SELECT t, (SELECT count(*) FROM regress_rb.inner_t), count(e.*),
+	       bool_and(e.new_row ->> 'id' IN (SELECT id::text FROM regress_rb.inner_t))
+	  FROM (VALUES ('inner_t')) v(t)
+	  LEFT JOIN audit.events e ON e.kind = 'row' AND e.object_name = 'regress_rb.inner_t'
+	 GROUP BY t
+	 ORDER BY 1 DESC $$;
+
+-- 3000 outer rows: more than one flush of the statement's level, inner
+-- rows merged into it from 3000 subtransactions, 1000 of them rolled back.
+INSERT INTO outer_t SELECT g, 'x' FROM generate_series(1, 3000) g;
+SELECT * FROM pg_temp.counts();
+
+-- A savepoint rolled back after a bulk statement: its rows and events go.
+BEGIN;
+INSERT INTO outer_t SELECT g, 'y' FROM generate_series(3001, 3010) g;
+SAVEPOINT s;
+INSERT INTO outer_t SELECT g, 'z' FROM generate_series(3011, 4500) g;
+ROLLBACK TO s;
+INSERT INTO outer_t SELECT g, 'w' FROM generate_series(4501, 4502) g;
+COMMIT;
+SELECT * FROM pg_temp.counts();
+
+-- A bulk statement that fails at the end leaves no row events.
+INSERT INTO outer_t SELECT g, 'dup' FROM generate_series(4503, 6000) g
+UNION ALL SELECT 1, 'duplicate key';
+SELECT * FROM pg_temp.counts();
+
+-- COPY FROM is batched the same way.
+COPY outer_t FROM STDIN;
+7001	c1
+7002	c2
+7003	c3
+\.
+SELECT * FROM pg_temp.counts();
+
+-- The statement event of each bulk statement has the rows' statement id.
+SELECT s.command, s.rows_affected, count(r.*) AS row_events
+  FROM audit.events s
+  JOIN audit.events r ON r.statement_id = s.statement_id AND r.kind = 'row'
+                      AND r.object_name = s.object_name
+ WHERE s.kind = 'statement' AND s.object_name = 'regress_rb.outer_t'
+ GROUP BY s.event_id, s.command, s.rows_affected ORDER BY s.event_id;
+
+SELECT audit.seal() IS NOT NULL AS sealed;
+SELECT ok, problems FROM audit.verify();
+
+DROP SCHEMA regress_rb CASCADE;
