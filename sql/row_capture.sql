@@ -73,16 +73,22 @@ LANGUAGE sql STABLE AS $$
 
 -- ---------------------------------------------------------------------------
 -- Tracking a table: its triggers (ENABLE ALWAYS), its options, a config
--- event.  Rows written before are not captured.
+-- event.  Rows written before are not captured.  What track() runs itself
+-- (writing audit.tracked_table, CREATE TRIGGER, ALTER TABLE ... ENABLE
+-- ALWAYS) is no statement event, even with audit.log = 'all'.
 -- ---------------------------------------------------------------------------
 CREATE TABLE acct (id int PRIMARY KEY, owner text, balance numeric(12,2), pin text, secret text);
 INSERT INTO acct VALUES (0, 'before', 0, '0000', 'old');
 SELECT coalesce(max(event_id), 0) AS mark FROM audit.event \gset
+SET audit.log = 'all';
 SELECT audit.track('acct', exclude_columns => '{pin}', mask_columns => '{secret}');
+RESET audit.log;
 SELECT * FROM pg_temp.tracked();
 SELECT * FROM pg_temp.triggers();
 SELECT * FROM pg_temp.configs(:mark);
 SELECT count(*) AS row_events FROM pg_temp.rows(:mark);
+SELECT kind, command, class, nesting_level, statement FROM audit.event
+ WHERE event_id > :mark AND class IS DISTINCT FROM 'read' ORDER BY event_id;
 
 -- ---------------------------------------------------------------------------
 -- INSERT, UPDATE, DELETE.  An UPDATE stores the new row whole and the
@@ -278,8 +284,9 @@ SELECT audit.untrack('plain'), audit.untrack('a_view');
 SELECT count(*) AS config_events FROM pg_temp.configs(:mark);
 
 -- ---------------------------------------------------------------------------
--- Only audit_admin tracks; audit_reader reads tracked_tables and
--- row_changes, but not the table behind them (it holds the mask salts).
+-- Only audit_admin tracks; audit_reader reads tracked_tables,
+-- row_changes and the row salts in audit.events, but not the table behind
+-- tracked_tables (it holds the mask salts).
 -- ---------------------------------------------------------------------------
 CREATE ROLE regress_rc_admin IN ROLE audit_admin;
 CREATE ROLE regress_rc_reader IN ROLE audit_reader;
@@ -293,10 +300,17 @@ SET ROLE regress_rc_reader;
 SELECT audit.track('plain');
 SELECT count(*) > 0 AS reads_tracked_tables FROM audit.tracked_tables;
 SELECT count(*) > 0 AS reads_row_changes FROM audit.row_changes;
+-- audit.events shows the row salts, which verifying row events needs.
+SELECT count(*) > 0 AS reads_row_salts,
+       bool_and(octet_length(row_salt) = 16) AS salted
+  FROM audit.events WHERE kind = 'row';
 SELECT mask_salt FROM audit.tracked_table;
 SET ROLE regress_rc_admin;
 SELECT audit.track('plain');
-SELECT table_name, row_trigger FROM audit.tracked_tables WHERE table_name = 'plain'::regclass;
+-- tracked_by: the session's user, not the role set (nor the extension's owner).
+SELECT table_name, row_trigger, tracked_by = session_user AS by_session_user,
+       tracked_by = current_user AS by_current_user
+  FROM audit.tracked_tables WHERE table_name = 'plain'::regclass;
 SELECT audit.untrack('plain');
 RESET ROLE;
 
@@ -463,6 +477,23 @@ DELETE FROM shape2 WHERE id = 1;
 SELECT n, op, tbl, row_key, old_row, new_row, changed FROM pg_temp.rows(:mark);
 SELECT * FROM pg_temp.tracked() WHERE table_name LIKE 'shape%';
 ALTER TABLE shape2 RENAME TO shape;
+-- A masked or excluded column renamed stays masked (with the same mask)
+-- or excluded; a column added later under the old name of one is masked
+-- or excluded too.
+CREATE TABLE cloak (id int PRIMARY KEY, secret text, pin text);
+SELECT audit.track('cloak', '{pin}', '{secret}');
+SELECT coalesce(max(event_id), 0) AS mark FROM audit.event \gset
+INSERT INTO cloak VALUES (1, 's1', '1111');
+ALTER TABLE cloak RENAME COLUMN secret TO secret2;
+ALTER TABLE cloak RENAME COLUMN pin TO pin2;
+INSERT INTO cloak VALUES (2, 's1', '2222');
+UPDATE cloak SET secret2 = 's2', pin2 = '3333' WHERE id = 2;
+UPDATE cloak SET pin2 = '4444' WHERE id = 1;
+ALTER TABLE cloak ADD COLUMN secret text, ADD COLUMN pin text;
+INSERT INTO cloak VALUES (3, 's1', '5555', 's3', '6666');
+SELECT n, op, row_key, old_row, new_row, changed FROM pg_temp.rows(:mark);
+SELECT count(*) FILTER (WHERE concat(old_row, new_row, row_key, changed_columns) ~ 'pin|1111|2222|3333|4444|5555|6666|"s[123]"') AS raw_values
+  FROM audit.event WHERE kind = 'row' AND event_id > :mark;
 
 -- ---------------------------------------------------------------------------
 -- Partitioned tables: rows are captured in every partition, present and
@@ -542,8 +573,9 @@ SELECT n, op, tbl, row_key, old_row, new_row, nrows FROM pg_temp.rows(:mark);
 -- track_schema(): every table of the schema (not views, not partitions:
 -- their table is tracked), each with the options whose columns it has (an
 -- excluded key column is left out); with include_future, tables created
--- there later too.  Calling it again changes the options of all;
--- untrack_schema() untracks the tables it tracked and stops the future.
+-- there later too.  Calling it again with other options changes those of
+-- all (with the same ones, nothing); untrack_schema() untracks the tables
+-- it tracked and stops the future.
 -- ---------------------------------------------------------------------------
 CREATE SCHEMA regress_rc_s;
 CREATE TABLE regress_rc_s.a (id int PRIMARY KEY, pin text, secret text);
@@ -564,6 +596,10 @@ INSERT INTO regress_rc_s.c VALUES (1, '1234', 's1', 3);
 INSERT INTO regress_rc_s.p VALUES (15, 1);
 SELECT n, op, tbl, part, row_key, new_row FROM pg_temp.rows(:mark);
 SELECT command, object_name, detail FROM pg_temp.configs(:mark);
+-- Called again with the same options, it changes nothing and records nothing.
+SELECT coalesce(max(event_id), 0) AS mark FROM audit.event \gset
+SELECT audit.track_schema('regress_rc_s', '{pin,id}', '{secret}');
+SELECT count(*) AS config_events FROM pg_temp.configs(:mark);
 SELECT coalesce(max(event_id), 0) AS mark FROM audit.event \gset
 SELECT audit.track_schema('regress_rc_s', include_future => false);
 SELECT table_name, exclude_columns, mask_columns FROM audit.tracked_tables

@@ -1,17 +1,16 @@
 -- Row capture of each kind of value.  A value converts as to_jsonb()
 -- converts it, except that it does not depend on the session: timestamptz
 -- in UTC (+00:00), floats shortest-exact, bytea in hex whatever
--- bytea_output says; NaN and infinities are strings.  Each image converts
--- back (jsonb_populate_record) to the row that was written.
+-- bytea_output says, dates in ISO, intervals in the postgres style
+-- whatever DateStyle and IntervalStyle say, also inside arrays,
+-- composites and ranges; NaN and infinities are strings.  Each image
+-- converts back (jsonb_populate_record) to the row that was written.
 \set VERBOSITY terse
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS audit_ext;
 RESET client_min_messages;
 CREATE SCHEMA regress_rt;
 SET search_path = regress_rt;
--- pg_regress sets IntervalStyle postgres_verbose; the images of 0.3 depend
--- on it (a TODO of 040_row_capture.pl): the server's default here.
-SET IntervalStyle = 'postgres';
 
 CREATE TYPE mood AS ENUM ('sad', 'happy');
 CREATE TYPE pair AS (a int, b text);
@@ -34,6 +33,7 @@ SET TimeZone = 'Asia/Kolkata';
 SET DateStyle = 'SQL, DMY';
 SET extra_float_digits = -3;
 SET bytea_output = 'escape';
+SET IntervalStyle = 'iso_8601';
 SELECT coalesce(max(event_id), 0) AS mark FROM audit.event \gset
 INSERT INTO scalars VALUES
 	(1, -32768, 2147483647, -9223372036854775808, 12345678901234567890.000000001, 1.50,
@@ -68,6 +68,7 @@ RESET TimeZone;
 RESET DateStyle;
 RESET extra_float_digits;
 RESET bytea_output;
+RESET IntervalStyle;
 -- Each value as stored (NULLs of rows 3 to 8 left out).
 SELECT (e.new_row ->> 'id')::int AS id, k.key, k.value
   FROM audit.event e, jsonb_each(e.new_row) k
@@ -92,8 +93,10 @@ RESET TimeZone;
 RESET DateStyle;
 RESET extra_float_digits;
 -- Where the image differs from to_jsonb() of the row in this session
--- (TimeZone PST8PDT, extra_float_digits 0): timestamptz, and floats whose
--- shortest exact form is not what float4out and float8out print.
+-- (TimeZone PST8PDT, extra_float_digits 0, IntervalStyle
+-- postgres_verbose as pg_regress sets it): timestamptz, floats whose
+-- shortest exact form is not what float4out and float8out print, and
+-- intervals (the image has the postgres style).
 SET extra_float_digits = 0;
 SELECT (e.new_row ->> 'id')::int AS id, k.key, k.value AS image, to_jsonb(s) -> k.key AS to_jsonb
   FROM audit.event e CROSS JOIN LATERAL jsonb_each(e.new_row) k
@@ -105,8 +108,9 @@ RESET extra_float_digits;
 -- ---------------------------------------------------------------------------
 -- Arrays (multi-dimensional, NULL elements, empty), composites (nested),
 -- domains, ranges (empty, unbounded), json and jsonb.  These go through
--- to_jsonb() itself; written here under UTC and ISO settings.
--- (040_row_capture.pl checks that other settings do not change them.)
+-- to_jsonb() itself; written here under UTC and ISO settings, compared
+-- with to_jsonb() under the same.  (The next section writes such values
+-- under other settings.)
 -- ---------------------------------------------------------------------------
 CREATE TABLE nested (
 	id int PRIMARY KEY,
@@ -153,6 +157,81 @@ SELECT j IS NULL AS j_is_sql_null, j::text AS j, jb IS NULL AS jb_is_sql_null, j
   FROM nested WHERE id = 3;
 RESET TimeZone;
 RESET DateStyle;
+
+-- ---------------------------------------------------------------------------
+-- Values that go through to_jsonb() do not depend on the session either:
+-- while a row image is built, TimeZone is UTC, DateStyle ISO, MDY,
+-- IntervalStyle postgres, extra_float_digits 1 and bytea_output hex.  The
+-- same values written under four sets of settings have the same image:
+-- the one to_jsonb() gives under those pinned settings.  The session's
+-- settings are back after each INSERT (SHOW).
+-- ---------------------------------------------------------------------------
+CREATE TYPE stamp AS (at timestamptz, f float8, b bytea, iv interval);
+CREATE TABLE pinned (
+	id int PRIMARY KEY,
+	tsa timestamptz[], tsr tstzrange, da date[], dtr daterange, tsla timestamp[],
+	iv interval, iva interval[], fa float8[], f4a float4[], ba bytea[], pt point, st stamp
+);
+SELECT audit.track('pinned');
+SELECT coalesce(max(event_id), 0) AS mark FROM audit.event \gset
+SET TimeZone = 'Asia/Kolkata';
+SET DateStyle = 'SQL, DMY';
+SET IntervalStyle = 'iso_8601';
+SET extra_float_digits = -3;
+SET bytea_output = 'escape';
+INSERT INTO pinned VALUES (1,
+	'{"2024-01-02 03:04:05+00","2024-06-30 23:59:59.5+05:30"}', '[2024-01-01 00:00+00,2024-01-02 12:00+00)',
+	'{2024-02-29,2024-12-31}', '[2024-01-01,2024-02-01)', '{"2024-01-02 03:04:05.25"}',
+	'1 year 2 mons 3 days 04:05:06.7', '{"1 day 02:03:04","-1 mon +00:00:01"}',
+	'{0.1,0.30000000000000004,1e-7}', '{0.1,16777217}', '{"\\x00ff27"}', '(0.1,0.30000000000000004)',
+	ROW('2024-01-02 03:04:05+00', 0.1, '\x00ff', '36 hours'));
+SHOW IntervalStyle;
+SET TimeZone = 'America/St_Johns';
+SET DateStyle = 'German';
+SET IntervalStyle = 'postgres_verbose';
+SET extra_float_digits = 0;
+INSERT INTO pinned SELECT 2, tsa, tsr, da, dtr, tsla, iv, iva, fa, f4a, ba, pt, st FROM pinned WHERE id = 1;
+SET TimeZone = 'Pacific/Chatham';
+SET DateStyle = 'Postgres, DMY';
+SET IntervalStyle = 'sql_standard';
+SET extra_float_digits = 3;
+SET bytea_output = 'hex';
+INSERT INTO pinned SELECT 3, tsa, tsr, da, dtr, tsla, iv, iva, fa, f4a, ba, pt, st FROM pinned WHERE id = 1;
+SHOW TimeZone;
+RESET TimeZone;
+RESET DateStyle;
+RESET IntervalStyle;
+RESET extra_float_digits;
+RESET bytea_output;
+INSERT INTO pinned SELECT 4, tsa, tsr, da, dtr, tsla, iv, iva, fa, f4a, ba, pt, st FROM pinned WHERE id = 1;
+-- The image of row 1, written under Asia/Kolkata, SQL, iso_8601: in UTC,
+-- ISO and postgres style.
+SELECT k.key, k.value
+  FROM audit.event e, jsonb_each(e.new_row) k
+ WHERE e.kind = 'row' AND e.event_id > :mark AND e.new_row ->> 'id' = '1'
+ ORDER BY 1;
+-- Rows 2 to 4 have the same image.
+SELECT e.new_row ->> 'id' AS id, e.new_row - 'id' = (f.new_row - 'id') AS same_image
+  FROM audit.event e
+  JOIN audit.event f ON f.kind = 'row' AND f.event_id > :mark AND f.new_row ->> 'id' = '1'
+ WHERE e.kind = 'row' AND e.event_id > :mark
+ ORDER BY 1;
+-- It is what to_jsonb() gives under the pinned settings (and not under
+-- the session's own, here).
+SELECT count(*) FILTER (WHERE e.new_row IS DISTINCT FROM to_jsonb(p)) AS differ_from_session_to_jsonb
+  FROM audit.event e JOIN pinned p ON p.id = (e.new_row ->> 'id')::int
+ WHERE e.kind = 'row' AND e.event_id > :mark;
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, MDY';
+SET IntervalStyle = 'postgres';
+SET extra_float_digits = 1;
+SELECT count(*) FILTER (WHERE e.new_row IS DISTINCT FROM to_jsonb(p)) AS differ_from_pinned_to_jsonb
+  FROM audit.event e JOIN pinned p ON p.id = (e.new_row ->> 'id')::int
+ WHERE e.kind = 'row' AND e.event_id > :mark;
+RESET TimeZone;
+RESET DateStyle;
+RESET IntervalStyle;
+RESET extra_float_digits;
 
 -- ---------------------------------------------------------------------------
 -- UPDATE compares values as stored: setting a value to itself (also a
