@@ -88,6 +88,8 @@ CREATE FUNCTION audit._row_key_columns(rel regclass) RETURNS text[]
 COMMENT ON FUNCTION audit._row_key_columns(regclass) IS
 	'The columns row_key is made of (primary key, else replica identity index), as row capture picks them; NULL if none';
 REVOKE ALL ON FUNCTION audit._row_key_columns(regclass) FROM PUBLIC;
+-- audit.tracked_tables calls it with its reader's rights.
+GRANT EXECUTE ON FUNCTION audit._row_key_columns(regclass) TO audit_reader;
 
 CREATE FUNCTION audit._internal(enter boolean) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'audit_internal_span'
@@ -101,6 +103,28 @@ REVOKE ALL ON FUNCTION audit._internal(boolean) FROM PUBLIC;
 -- search_path pinned; every object it names is schema-qualified.
 -- ---------------------------------------------------------------------------
 
+-- A trigger of ours is known by its function, not only by its name: a
+-- table owner's own "audit_ext_row" must not pass for it.
+CREATE FUNCTION audit._check_trigger_names(rel regclass) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t record;
+BEGIN
+	FOR t IN SELECT tgname FROM pg_trigger
+			  WHERE tgrelid = rel
+			    AND ((tgname = 'audit_ext_row' AND tgfoid <> 'audit._capture_row()'::regprocedure)
+			      OR (tgname = 'audit_ext_truncate' AND tgfoid <> 'audit._capture_truncate()'::regprocedure))
+	LOOP
+		RAISE EXCEPTION 'cannot track %: it has a trigger named "%" that is not audit_ext''s', rel, t.tgname
+			USING ERRCODE = 'duplicate_object',
+				  HINT = 'Drop or rename that trigger first.';
+	END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION audit._check_trigger_names(regclass) FROM PUBLIC;
+
 -- Put the triggers on rel (and the TRUNCATE trigger on each partition:
 -- statement triggers are not inherited), ENABLE ALWAYS so that
 -- session_replication_role = replica does not silence them.
@@ -111,13 +135,17 @@ AS $$
 DECLARE
 	part regclass;
 BEGIN
+	PERFORM audit._check_trigger_names(rel);
 	IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'audit_ext_row') THEN
 		EXECUTE format('CREATE TRIGGER audit_ext_row AFTER INSERT OR UPDATE OR DELETE ON %s'
 					   ' FOR EACH ROW EXECUTE FUNCTION audit._capture_row()', rel);
 	END IF;
 	-- pg_partition_tree() of a table that is not partitioned is empty.
-	FOR part IN SELECT rel UNION SELECT relid FROM pg_partition_tree(rel) WHERE isleaf
+	-- Foreign partitions cannot have TRUNCATE triggers (nor be truncated).
+	FOR part IN SELECT rel UNION SELECT p.relid FROM pg_partition_tree(rel) p
+				 JOIN pg_class c ON c.oid = p.relid WHERE p.isleaf AND c.relkind <> 'f'
 	LOOP
+		PERFORM audit._check_trigger_names(part);
 		IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = part AND tgname = 'audit_ext_truncate') THEN
 			EXECUTE format('CREATE TRIGGER audit_ext_truncate BEFORE TRUNCATE ON %s'
 						   ' FOR EACH STATEMENT EXECUTE FUNCTION audit._capture_truncate()', part);
@@ -157,7 +185,7 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'relation with OID % does not exist', rel::oid USING ERRCODE = 'undefined_table';
 	END IF;
-	name := format('%I.%I', c.relnamespace::regnamespace::text, c.relname);
+	name := format('%I.%I', (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace), c.relname);
 	IF c.relkind NOT IN ('r', 'p') THEN
 		RAISE EXCEPTION 'cannot track "%": it is %', name,
 			CASE c.relkind WHEN 'v' THEN 'a view' WHEN 'm' THEN 'a materialized view'
@@ -242,7 +270,7 @@ BEGIN
 	-- (A row trigger dropped or disabled behind our back is put back.)
 	IF FOUND AND old.exclude_columns = exclude_columns AND old.mask_columns = mask_columns
 	   AND EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'audit_ext_row'
-				   AND tgenabled = 'A') THEN
+				   AND tgfoid = 'audit._capture_row()'::regprocedure AND tgenabled = 'A') THEN
 		internal := audit._internal(false);
 		RETURN;					-- already tracked just so
 	END IF;
@@ -299,7 +327,8 @@ BEGIN
 	IF rel IS NULL THEN
 		RAISE EXCEPTION 'table to untrack must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	name := (SELECT format('%I.%I', relnamespace::regnamespace::text, relname) FROM pg_class WHERE oid = rel);
+	name := (SELECT format('%I.%I', n.nspname, c.relname)
+			   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel);
 	IF NOT EXISTS (SELECT FROM audit.tracked_table t WHERE t.relid = rel) THEN
 		RETURN;					-- not tracked: nothing to do
 	END IF;
@@ -441,8 +470,10 @@ DECLARE
 	c pg_class;
 BEGIN
 	internal := audit._internal(true);
-	FOR cmd IN SELECT DISTINCT objid FROM pg_event_trigger_ddl_commands()
+	FOR cmd IN SELECT objid, bool_or(command_tag <> 'ALTER TABLE') AS created
+				 FROM pg_event_trigger_ddl_commands()
 				WHERE classid = 'pg_class'::regclass AND object_type IN ('table', 'table column')
+				GROUP BY objid
 	LOOP
 		SELECT * INTO c FROM pg_class WHERE oid = cmd.objid;
 		CONTINUE WHEN NOT FOUND OR c.relkind NOT IN ('r', 'p') OR c.relpersistence = 't';
@@ -456,6 +487,9 @@ BEGIN
 			CONTINUE;
 		END IF;
 		CONTINUE WHEN c.relispartition;
+		-- include_future: tables created later, not every ALTER TABLE (a table
+		-- untracked on purpose stays untracked).
+		CONTINUE WHEN NOT cmd.created;
 		SELECT * INTO s FROM audit.tracked_schema WHERE nspid = c.relnamespace AND include_future;
 		IF FOUND AND NOT EXISTS (SELECT FROM audit.tracked_table t WHERE t.relid = cmd.objid) THEN
 			PERFORM audit._track(cmd.objid,
@@ -481,8 +515,10 @@ AS $$
 DECLARE
 	leaf regclass;
 BEGIN
-	FOR leaf IN SELECT part UNION SELECT relid FROM pg_partition_tree(part) WHERE isleaf
+	FOR leaf IN SELECT part UNION SELECT p.relid FROM pg_partition_tree(part) p
+				 JOIN pg_class c ON c.oid = p.relid WHERE p.isleaf AND c.relkind <> 'f'
 	LOOP
+		PERFORM audit._check_trigger_names(leaf);
 		IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = leaf AND tgname = 'audit_ext_truncate') THEN
 			EXECUTE format('CREATE TRIGGER audit_ext_truncate BEFORE TRUNCATE ON %s'
 						   ' FOR EACH STATEMENT EXECUTE FUNCTION audit._capture_truncate()', leaf);
@@ -619,9 +655,3 @@ COMMENT ON COLUMN audit.events.changed_columns IS
 	'Row events of UPDATE: the columns whose values changed (empty if none did)';
 
 
--- Statement lookups (audit.row_changes finds a row's statement by
--- statement_id) need no entry per row event: a bulk load into a tracked
--- table writes one index entry fewer per row.  Row events of a statement
--- are found through their transaction (event_txid_idx).
-DROP INDEX audit.event_statement_idx;
-CREATE INDEX event_statement_idx ON audit.event (statement_id) WHERE kind <> 'row';

@@ -83,6 +83,36 @@ SELECT s.command, s.rows_affected, count(r.*) AS row_events
  WHERE s.kind = 'statement' AND s.object_name = 'regress_rb.outer_t'
  GROUP BY s.event_id, s.command, s.rows_affected ORDER BY s.event_id;
 
+-- A subtransaction that commits 600 rows into a statement level already
+-- holding 600: the rows join (memory included) and are all written.
+CREATE TABLE stmt_t (id int PRIMARY KEY);
+SELECT audit.track('stmt_t');
+CREATE FUNCTION stmt_t_after() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	BEGIN
+		INSERT INTO inner_t SELECT g + 100000, 'bulk ' || g FROM generate_series(1, 600) g;
+	EXCEPTION WHEN unique_violation THEN
+		NULL;
+	END;
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER stmt_t_after AFTER INSERT ON stmt_t
+	FOR EACH STATEMENT EXECUTE FUNCTION stmt_t_after();
+INSERT INTO stmt_t SELECT g FROM generate_series(1, 600) g;
+SELECT (SELECT count(*) FROM stmt_t) AS stmt_rows,
+       (SELECT count(*) FROM audit.events WHERE kind = 'row' AND object_name = 'regress_rb.stmt_t') AS stmt_events,
+       (SELECT count(*) FROM inner_t WHERE id > 100000) AS bulk_rows,
+       (SELECT count(*) FROM audit.events WHERE kind = 'row' AND object_name = 'regress_rb.inner_t'
+           AND (new_row ->> 'id')::int > 100000) AS bulk_events;
+-- The same again: the inner INSERT now fails, its 600 rows are dropped.
+INSERT INTO stmt_t SELECT g FROM generate_series(601, 1200) g;
+SELECT (SELECT count(*) FROM stmt_t) AS stmt_rows,
+       (SELECT count(*) FROM audit.events WHERE kind = 'row' AND object_name = 'regress_rb.stmt_t') AS stmt_events,
+       (SELECT count(*) FROM inner_t WHERE id > 100000) AS bulk_rows,
+       (SELECT count(*) FROM audit.events WHERE kind = 'row' AND object_name = 'regress_rb.inner_t'
+           AND (new_row ->> 'id')::int > 100000) AS bulk_events;
+
 SELECT audit.seal() IS NOT NULL AS sealed;
 SELECT ok, problems FROM audit.verify();
 

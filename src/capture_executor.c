@@ -253,6 +253,7 @@ audit_ExecutorFinish(QueryDesc *queryDesc)
 			prev_ExecutorFinish(queryDesc);
 		else
 			standard_ExecutorFinish(queryDesc);
+		audit_event_batch_end(batch, true);
 	}
 	PG_CATCH();
 	{
@@ -262,7 +263,6 @@ audit_ExecutorFinish(QueryDesc *queryDesc)
 	}
 	PG_END_TRY();
 	audit_scope_leave(level);
-	audit_event_batch_end(batch, true);
 }
 
 static void

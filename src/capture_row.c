@@ -38,6 +38,7 @@ PG_FUNCTION_INFO_V1(audit_capture_row);
 PG_FUNCTION_INFO_V1(audit_capture_truncate);
 
 static MemoryContext row_cxt = NULL;
+static int	capture_depth = 0;		/* row captures in progress */
 
 static MemoryContext
 row_memory(void)
@@ -131,15 +132,24 @@ audit_capture_row(PG_FUNCTION_ARGS)
 	if (!meta->tracked)
 		return PointerGetDatum(NULL);
 
+	/*
+	 * Converting a value may run user code (a cast to json) that writes a
+	 * tracked table: the capture re-entered must not free this one's
+	 * memory, nor its table's metadata.
+	 */
 	old = MemoryContextSwitchTo(row_memory());
+	capture_depth++;
+	meta->in_use++;
 	PG_TRY();
 	{
 		record_row(meta, td);
 	}
 	PG_FINALLY();
 	{
+		meta->in_use--;
 		MemoryContextSwitchTo(old);
-		MemoryContextReset(row_cxt);
+		if (--capture_depth == 0)
+			MemoryContextReset(row_cxt);
 	}
 	PG_END_TRY();
 	return PointerGetDatum(NULL);

@@ -107,6 +107,8 @@ utility_run(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 		else
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
+		if (copy)
+			audit_event_batch_end(batch, true);
 	}
 	PG_CATCH();
 	{
@@ -117,8 +119,6 @@ utility_run(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 	}
 	PG_END_TRY();
 	audit_scope_leave(level);
-	if (copy)
-		audit_event_batch_end(batch, true);
 }
 
 static void

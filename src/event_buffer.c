@@ -9,10 +9,15 @@
  * and must vanish exactly when the (sub)transaction that recorded it rolls
  * back.  So rows are held per subtransaction: a row recorded inside a
  * subtransaction (a PL/pgSQL exception block in a trigger) goes to that
- * subtransaction's list; when it commits its rows join its parent's list,
- * when it aborts they are dropped, and a list is only ever written while
- * its own subtransaction is the current one.  Nothing is held past the
- * end of the batch, which always comes before the transaction can commit.
+ * subtransaction's level; when it commits, its rows join its parent's
+ * level (their memory with them); when it aborts they are dropped; and a
+ * level is only ever written while its own subtransaction is the current
+ * one.  A level has no size limit but its own subtransaction writes it
+ * whenever it reaches a thousand rows; levels below the current one wait.
+ * Everything is written when the batch ends, which always comes before
+ * the transaction can commit (and PRE_COMMIT refuses to commit if
+ * anything were still held: it would be counted in the digest but
+ * missing from the trail).
  *
  * Until then, the batch's rows are not in audit.event: a query of the
  * trail inside the same statement's triggers does not see them yet.
@@ -31,22 +36,23 @@
 
 #include "event_buffer.h"
 
-#define BUFFER_MAX_ROWS		1000
-#define BUFFER_MAX_BYTES	(4 * 1024 * 1024)
+#define BUFFER_FLUSH_ROWS	1000
+#define BUFFER_FLUSH_BYTES	(4 * 1024 * 1024)
 
 /* The rows held for one subtransaction. */
 typedef struct BufferLevel
 {
 	SubTransactionId subid;
-	MemoryContext cxt;			/* the tuples */
-	HeapTuple	tuples[BUFFER_MAX_ROWS];
+	MemoryContext cxt;			/* the tuples, and merged children's */
+	HeapTuple  *tuples;			/* allocated in cxt */
 	int			ntuples;
+	int			capacity;
 	Size		bytes;
 	struct BufferLevel *parent;
 } BufferLevel;
 
 static BufferLevel *top = NULL;
-static TupleTableSlot *slots[BUFFER_MAX_ROWS];
+static TupleTableSlot *slots[BUFFER_FLUSH_ROWS];
 static int	nslots = 0;
 static TupleDesc slots_desc = NULL; /* a copy: no reference to release */
 static bool registered = false;
@@ -61,35 +67,37 @@ level_pop(void)
 	pfree(level);
 }
 
-/* A committed subtransaction's rows are its parent's now. */
+static void
+level_reserve(BufferLevel *level, int n)
+{
+	if (level->ntuples + n <= level->capacity)
+		return;
+	level->capacity = Max(level->capacity * 2, level->ntuples + n);
+	level->tuples = repalloc(level->tuples, level->capacity * sizeof(HeapTuple));
+}
+
+/*
+ * A committed subtransaction's rows are its parent's now: appended to the
+ * parent's level (made if there is none), their memory moved under it.
+ */
 static void
 level_merge_up(SubTransactionId parent_subid)
 {
 	BufferLevel *child = top;
+	BufferLevel *parent = child->parent;
 
-	if (child->parent == NULL || child->parent->subid != parent_subid)
+	if (parent == NULL || parent->subid != parent_subid)
 	{
 		child->subid = parent_subid;
 		return;
 	}
-	top = child->parent;
-	for (int i = 0; i < child->ntuples; i++)
-	{
-		if (top->ntuples == BUFFER_MAX_ROWS)
-		{
-			/* Cannot write the parent's rows now: keep the rest as a level. */
-			memmove(child->tuples, child->tuples + i,
-					(child->ntuples - i) * sizeof(HeapTuple));
-			child->ntuples -= i;
-			child->subid = parent_subid;
-			child->parent = top;
-			top = child;
-			return;
-		}
-		top->tuples[top->ntuples++] = child->tuples[i];
-	}
-	top->bytes += child->bytes;
-	MemoryContextSetParent(child->cxt, top->cxt);
+	level_reserve(parent, child->ntuples);
+	memcpy(parent->tuples + parent->ntuples, child->tuples,
+		   child->ntuples * sizeof(HeapTuple));
+	parent->ntuples += child->ntuples;
+	parent->bytes += child->bytes;
+	MemoryContextSetParent(child->cxt, parent->cxt);
+	top = parent;
 	pfree(child);
 }
 
@@ -106,12 +114,22 @@ buffer_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		level_merge_up(parentSubid);
 }
 
-/* Whatever is held is gone with the transaction's memory. */
+/*
+ * Rows still held at commit would be counted in the digest and missing
+ * from the trail: refuse to commit.  At the end, nothing is left (the
+ * memory was the transaction's).
+ */
 static void
 buffer_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
+	if ((event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PARALLEL_PRE_COMMIT ||
+		 event == XACT_EVENT_PRE_PREPARE) && top != NULL && top->ntuples > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("audit_ext: audit events were not written before commit")));
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
-		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
 	{
 		top = NULL;
 		nslots = 0;
@@ -135,36 +153,55 @@ level_push(SubTransactionId subid)
 	level->cxt = AllocSetContextCreate(TopTransactionContext,
 									   "audit_ext event buffer",
 									   ALLOCSET_DEFAULT_SIZES);
+	level->capacity = 64;
+	level->tuples = MemoryContextAlloc(level->cxt,
+									   level->capacity * sizeof(HeapTuple));
 	level->parent = top;
 	top = level;
 	return level;
 }
 
+/* Insert tuples[0..n) and their index entries. */
+static void
+insert_many(Relation rel, CatalogIndexState indstate, HeapTuple *tuples, int n)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	if (slots_desc == NULL)
+		slots_desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	while (nslots < n)
+		slots[nslots++] = MakeSingleTupleTableSlot(slots_desc, &TTSOpsHeapTuple);
+	MemoryContextSwitchTo(old);
+	for (int i = 0; i < n; i++)
+		ExecStoreHeapTuple(tuples[i], slots[i], false);
+	CatalogTuplesMultiInsertWithInfo(rel, slots, n, indstate);
+	for (int i = 0; i < n; i++)
+		ExecClearTuple(slots[i]);
+}
+
 /*
- * Write the current subtransaction's rows, and their index entries.
+ * Write the current subtransaction's rows, and their index entries, a
+ * thousand at a time.
  */
 void
 audit_event_buffer_flush(Relation rel, CatalogIndexState indstate)
 {
-	MemoryContext old;
+	BufferLevel *level = top;
 
-	if (top == NULL || top->subid != GetCurrentSubTransactionId() ||
-		top->ntuples == 0)
+	if (level == NULL || level->subid != GetCurrentSubTransactionId() ||
+		level->ntuples == 0)
 		return;
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	if (slots_desc == NULL)
-		slots_desc = CreateTupleDescCopy(RelationGetDescr(rel));
-	while (nslots < top->ntuples)
-		slots[nslots++] = MakeSingleTupleTableSlot(slots_desc, &TTSOpsHeapTuple);
-	MemoryContextSwitchTo(old);
-	for (int i = 0; i < top->ntuples; i++)
-		ExecStoreHeapTuple(top->tuples[i], slots[i], false);
-	CatalogTuplesMultiInsertWithInfo(rel, slots, top->ntuples, indstate);
-	for (int i = 0; i < top->ntuples; i++)
-		ExecClearTuple(slots[i]);
-	top->ntuples = 0;
-	top->bytes = 0;
-	MemoryContextReset(top->cxt);
+	for (int done = 0; done < level->ntuples; done += BUFFER_FLUSH_ROWS)
+		insert_many(rel, indstate, level->tuples + done,
+					Min(BUFFER_FLUSH_ROWS, level->ntuples - done));
+	level->ntuples = 0;
+	level->bytes = 0;
+	/* Children merged in are deleted with the reset; the array is kept. */
+	level->tuples = NULL;
+	MemoryContextReset(level->cxt);
+	level->capacity = 64;
+	level->tuples = MemoryContextAlloc(level->cxt,
+									   level->capacity * sizeof(HeapTuple));
 }
 
 /* Hold a copy of tuple, writing the held rows when there are enough. */
@@ -189,9 +226,10 @@ audit_event_buffer_add(Relation rel, CatalogIndexState indstate,
 	}
 	if (level == NULL || level->subid != subid)
 		level = level_push(subid);
-	if (level->ntuples == BUFFER_MAX_ROWS ||
-		level->bytes + tuple->t_len > BUFFER_MAX_BYTES)
+	if (level->ntuples >= BUFFER_FLUSH_ROWS ||
+		level->bytes + tuple->t_len > BUFFER_FLUSH_BYTES)
 		audit_event_buffer_flush(rel, indstate);
+	level_reserve(level, 1);
 	old = MemoryContextSwitchTo(level->cxt);
 	level->tuples[level->ntuples++] = heap_copytuple(tuple);
 	MemoryContextSwitchTo(old);
@@ -199,24 +237,23 @@ audit_event_buffer_add(Relation rel, CatalogIndexState indstate,
 }
 
 /*
- * Write every row held for the current subtransaction (the end of a
- * batch: the subtransactions started inside it are over).
+ * The end of a batch: the subtransactions started inside it are over, so
+ * every held row is the current subtransaction's.  Anything else would be
+ * a row that can never be written with the right transaction id: fail
+ * rather than lose it.
  */
 void
 audit_event_buffer_flush_all(Relation rel, CatalogIndexState indstate)
 {
-	while (top != NULL && top->subid == GetCurrentSubTransactionId())
-	{
-		audit_event_buffer_flush(rel, indstate);
-		if (top->parent == NULL || top->parent->subid != top->subid)
-			break;
-		level_pop();
-	}
+	audit_event_buffer_flush(rel, indstate);
+	for (BufferLevel *level = top; level != NULL; level = level->parent)
+		if (level->ntuples > 0)
+			elog(ERROR, "audit_ext: audit events of another subtransaction are still held");
 }
 
 /*
- * The batch is over (its rows were flushed) or failed: drop the levels
- * and the slots (a failed batch's rows go with its (sub)transaction).
+ * The batch is over and its rows were written, or it failed (its rows go
+ * with its (sub)transaction): drop every level and the slots.
  */
 void
 audit_event_buffer_forget(void)

@@ -32,6 +32,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "row_meta.h"
 
@@ -71,6 +72,13 @@ row_meta_invalidate(Datum arg pg_attribute_unused(), Oid relid)
 	hash_seq_init(&status, row_meta_cache);
 	while ((entry = hash_seq_search(&status)) != NULL)
 		entry->valid = false;
+}
+
+static void
+row_meta_invalidate_all(Datum arg, int cacheid pg_attribute_unused(),
+						uint32 hashvalue pg_attribute_unused())
+{
+	row_meta_invalidate(arg, InvalidOid);
 }
 
 /* Make every backend reread the metadata of relid and of its partitions. */
@@ -253,7 +261,14 @@ row_meta_build(RowMeta *meta, Relation rel)
 	TrackedConfig config;
 	MemoryContext old;
 
-	if (meta->cxt != NULL)
+	/*
+	 * A capture still using the old metadata (this one runs inside it: a
+	 * cast to json that writes a tracked table) keeps it until the end of
+	 * the transaction.
+	 */
+	if (meta->cxt != NULL && meta->in_use > 0)
+		MemoryContextSetParent(meta->cxt, TopTransactionContext);
+	else if (meta->cxt != NULL)
 		MemoryContextDelete(meta->cxt);
 	meta->cxt = AllocSetContextCreate(CacheMemoryContext, "audit_ext row metadata",
 									  ALLOCSET_SMALL_SIZES);
@@ -293,12 +308,16 @@ audit_row_meta_get(Relation rel)
 		row_meta_cache = hash_create("audit_ext row metadata", 64, &ctl,
 									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		CacheRegisterRelcacheCallback(row_meta_invalidate, (Datum) 0);
+		/* Names: a schema or a partitioned parent renamed. */
+		CacheRegisterSyscacheCallback(NAMESPACEOID, row_meta_invalidate_all, (Datum) 0);
+		CacheRegisterSyscacheCallback(RELOID, row_meta_invalidate_all, (Datum) 0);
 	}
 	meta = hash_search(row_meta_cache, &relid, HASH_ENTER, &found);
 	if (!found)
 	{
 		meta->valid = false;
 		meta->cxt = NULL;
+		meta->in_use = 0;
 	}
 	/* An invalidation that arrives while building means: build again. */
 	while (!meta->valid)

@@ -40,6 +40,7 @@ typedef struct RowMeta
 	int			nattrs;
 	RowAttr    *attrs;			/* in attribute number order */
 	MemoryContext cxt;			/* everything above is allocated here */
+	int			in_use;			/* row captures using it now (re-entry) */
 } RowMeta;
 
 extern RowMeta *audit_row_meta_get(Relation rel);

@@ -102,6 +102,7 @@ audit_row_value_pin_settings(void)
 		{"extra_float_digits", "1"},
 		{"bytea_output", "hex"},
 		{"lc_monetary", "C"},
+		{"search_path", "pg_catalog"},	/* regclass & co. print qualified */
 	};
 	int			level = NewGUCNestLevel();
 

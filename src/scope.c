@@ -42,7 +42,7 @@ static int64 statement_id = 0;
 static int	internal_depth = 0;
 static bool setting_changed = false;
 static bool explain_only = false;
-static bool rows_captured = false;
+static uint64 rows_captured = 0;	/* bit n: the statement at level n */
 
 int
 audit_scope_level(void)
@@ -72,6 +72,7 @@ audit_scope_top_start(void)
 	{
 		statement_id = 0;
 		internal_depth = 0;
+		rows_captured = 0;
 	}
 }
 
@@ -145,16 +146,26 @@ audit_scope_take_setting_change(void)
 void
 audit_scope_note_rows(void)
 {
-	rows_captured = true;
+	/* Row triggers fire one level below their statement (scope enter). */
+	int			level = nesting_level - 1;
+
+	if (level >= 0 && level < 64)
+		rows_captured |= UINT64CONST(1) << level;
 }
 
+/* Did the statement ending now, at the current level, capture rows? */
 bool
 audit_scope_take_rows(void)
 {
-	bool		captured = rows_captured;
+	uint64		bit;
 
-	rows_captured = false;
-	return captured;
+	if (nesting_level < 0 || nesting_level >= 64)
+		return false;
+	bit = UINT64CONST(1) << nesting_level;
+	if ((rows_captured & bit) == 0)
+		return false;
+	rows_captured &= ~bit;
+	return true;
 }
 
 /*
@@ -203,6 +214,7 @@ scope_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		event == XACT_EVENT_PREPARE)
 	{
 		internal_depth = 0;
+		rows_captured = 0;
 		saved_depths = NULL;	/* freed with TopTransactionContext */
 	}
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
@@ -210,7 +222,7 @@ scope_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		saved_depths = NULL;
 		internal_depth = 0;
 		setting_changed = false;
-		rows_captured = false;
+		rows_captured = 0;
 		/* Its first event is gone with the transaction. */
 		statement_id = 0;
 	}

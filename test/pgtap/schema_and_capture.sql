@@ -7,7 +7,7 @@
 \pset tuples_only true
 \pset pager off
 BEGIN;
-SELECT plan(63);
+SELECT plan(65);
 
 -- The schema, the read interface and the roles.
 SELECT has_schema('audit');
@@ -148,6 +148,17 @@ SELECT is(
 SELECT is(
 	(SELECT row_trigger::text FROM audit.tracked_tables WHERE table_name = 'tap_tracked'::regclass),
 	'A', 'the row trigger fires always (session_replication_role cannot silence it)');
+
+SET LOCAL ROLE audit_reader;
+SELECT lives_ok($$SELECT * FROM audit.tracked_tables$$,
+	'audit_reader reads every column of audit.tracked_tables');
+RESET ROLE;
+CREATE TABLE tap_fake (id int PRIMARY KEY);
+CREATE FUNCTION tap_noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+CREATE TRIGGER audit_ext_row AFTER INSERT ON tap_fake FOR EACH ROW EXECUTE FUNCTION tap_noop();
+SELECT throws_ok($$SELECT audit.track('tap_fake')$$, '42710',
+	'cannot track public.tap_fake: it has a trigger named "audit_ext_row" that is not audit_ext''s',
+	'a trigger of another function that is named audit_ext_row is refused');
 
 SELECT * FROM finish();
 ROLLBACK;
