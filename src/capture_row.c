@@ -142,7 +142,13 @@ audit_capture_row(PG_FUNCTION_ARGS)
 	meta->in_use++;
 	PG_TRY();
 	{
+		/* Settings pinned once per row, and only if a column needs it. */
+		int			pinned = meta->needs_pinning ?
+			audit_row_value_pin_settings() : -1;
+
 		record_row(meta, td);
+		if (pinned >= 0)
+			audit_row_value_unpin_settings(pinned);
 	}
 	PG_FINALLY();
 	{

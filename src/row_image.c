@@ -79,7 +79,9 @@ part_shows(const RowAttr *ra, int i, RowImagePart part, const bool *changed)
 /*
  * The jsonb object of the slot's row: the columns "part" selects (for
  * ROW_IMAGE_CHANGED, those flagged in changed[], indexed like
- * meta->attrs).  NULL for a row key of a table that has none.
+ * meta->attrs).  NULL for a row key of a table that has none.  Columns
+ * converted through to_jsonb() need the settings pinned by the caller
+ * (meta->needs_pinning).
  */
 Jsonb *
 audit_row_image(const RowMeta *meta, TupleTableSlot *slot, RowImagePart part,
@@ -87,8 +89,6 @@ audit_row_image(const RowMeta *meta, TupleTableSlot *slot, RowImagePart part,
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *result;
-
-	int			pinned = -1;
 
 	if (part == ROW_IMAGE_KEY && !meta->has_key)
 		return NULL;
@@ -102,9 +102,6 @@ audit_row_image(const RowMeta *meta, TupleTableSlot *slot, RowImagePart part,
 
 		if (!part_shows(ra, i, part, changed))
 			continue;
-		if (pinned < 0 && ra->conv.kind == ROW_VALUE_OTHER &&
-			!slot->tts_isnull[ra->attnum - 1])
-			pinned = audit_row_value_pin_settings();
 		key.type = jbvString;
 		key.val.string.val = ra->name;
 		key.val.string.len = strlen(ra->name);
@@ -113,9 +110,24 @@ audit_row_image(const RowMeta *meta, TupleTableSlot *slot, RowImagePart part,
 		(void) pushJsonbValue(&state, WJB_VALUE, &value);
 	}
 	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	if (pinned >= 0)
-		audit_row_value_unpin_settings(pinned);
 	return JsonbValueToJsonb(result);
+}
+
+/*
+ * Are two stored values the same?  An UPDATE that leaves a TOASTed value
+ * alone keeps its TOAST pointer: equal pointers, equal values, without
+ * reading megabytes twice.
+ */
+static bool
+values_equal(const RowAttr *ra, Datum a, Datum b)
+{
+	if (ra->typlen == -1 &&
+		VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(a)) &&
+		VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(b)) &&
+		memcmp(DatumGetPointer(a), DatumGetPointer(b),
+			   VARSIZE_EXTERNAL(DatumGetPointer(a))) == 0)
+		return true;
+	return datum_image_eq(a, b, ra->byval, ra->typlen);
 }
 
 /*
@@ -147,9 +159,8 @@ audit_row_changes(const RowMeta *meta, TupleTableSlot *old_slot,
 		else if (old_null != new_null)
 			changed[i] = true;
 		else
-			changed[i] = !datum_image_eq(old_slot->tts_values[a],
-										 new_slot->tts_values[a],
-										 ra->byval, ra->typlen);
+			changed[i] = !values_equal(ra, old_slot->tts_values[a],
+									   new_slot->tts_values[a]);
 		if (!changed[i])
 			continue;
 		name.type = jbvString;

@@ -228,6 +228,7 @@ fill_attrs(RowMeta *meta, Relation rel, const TrackedConfig *config)
 
 	meta->attrs = palloc0(sizeof(RowAttr) * desc->natts);
 	meta->nattrs = 0;
+	meta->needs_pinning = false;
 	meta->has_key = key != NIL;
 	for (int i = 0; i < desc->natts; i++)
 	{
@@ -245,6 +246,8 @@ fill_attrs(RowMeta *meta, Relation rel, const TrackedConfig *config)
 		ra->typlen = att->attlen;
 		audit_row_value_prepare(&ra->conv, att->atttypid, att->atttypmod,
 								meta->cxt);
+		if (ra->conv.kind == ROW_VALUE_OTHER)
+			meta->needs_pinning = true;
 	}
 }
 

@@ -36,6 +36,7 @@ typedef struct RowMeta
 	char	   *table_name;		/* the tracked table, schema-qualified */
 	char	   *partition_name; /* the relation itself, if a partition of it */
 	bool		has_key;
+	bool		needs_pinning;	/* a column converts through to_jsonb() */
 	uint8		mask_salt[AUDIT_HASH_LEN];
 	int			nattrs;
 	RowAttr    *attrs;			/* in attribute number order */
