@@ -113,6 +113,29 @@ SELECT (SELECT count(*) FROM stmt_t) AS stmt_rows,
        (SELECT count(*) FROM audit.events WHERE kind = 'row' AND object_name = 'regress_rb.inner_t'
            AND (new_row ->> 'id')::int > 100000) AS bulk_events;
 
+-- Every captured row from a committed subtransaction (upsert by exception
+-- block from an untracked staging table): held rows stay bounded, each
+-- subtransaction writes its own once its parent's level is full.
+CREATE TABLE staging (id int);
+CREATE FUNCTION staging_after() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	BEGIN
+		INSERT INTO stmt_t VALUES (NEW.id);
+	EXCEPTION WHEN unique_violation THEN
+		UPDATE stmt_t SET id = id WHERE id = NEW.id;
+	END;
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER staging_after AFTER INSERT ON staging
+	FOR EACH ROW EXECUTE FUNCTION staging_after();
+INSERT INTO staging SELECT g FROM generate_series(1001, 3500) g;
+SELECT (SELECT count(*) FROM stmt_t) AS stmt_rows,
+       (SELECT count(*) FROM audit.events WHERE kind = 'row' AND object_name = 'regress_rb.stmt_t'
+           AND command = 'INSERT') AS insert_events,
+       (SELECT count(*) FROM audit.events WHERE kind = 'row' AND object_name = 'regress_rb.stmt_t'
+           AND command = 'UPDATE') AS update_events;
+
 SELECT audit.seal() IS NOT NULL AS sealed;
 SELECT ok, problems FROM audit.verify();
 

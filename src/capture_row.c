@@ -142,11 +142,17 @@ audit_capture_row(PG_FUNCTION_ARGS)
 	meta->in_use++;
 	PG_TRY();
 	{
+		/*
+		 * A copy: a re-entered capture may rebuild the cache entry (its
+		 * old memory stays while in_use, see row_meta.c).
+		 */
+		RowMeta		snapshot = *meta;
+
 		/* Settings pinned once per row, and only if a column needs it. */
-		int			pinned = meta->needs_pinning ?
+		int			pinned = snapshot.needs_pinning ?
 			audit_row_value_pin_settings() : -1;
 
-		record_row(meta, td);
+		record_row(&snapshot, td);
 		if (pinned >= 0)
 			audit_row_value_unpin_settings(pinned);
 	}

@@ -10,10 +10,11 @@
  * back.  So rows are held per subtransaction: a row recorded inside a
  * subtransaction (a PL/pgSQL exception block in a trigger) goes to that
  * subtransaction's level; when it commits, its rows join its parent's
- * level (their memory with them); when it aborts they are dropped; and a
- * level is only ever written while its own subtransaction is the current
- * one.  A level has no size limit but its own subtransaction writes it
- * whenever it reaches a thousand rows; levels below the current one wait.
+ * level (their memory with them) unless that would make it too big, in
+ * which case they are written just before the commit; when it aborts they
+ * are dropped; and a level is only ever written while its own
+ * subtransaction is the current one.  A level is written when it reaches
+ * a thousand rows; levels below the current one wait.
  * Everything is written when the batch ends, which always comes before
  * the transaction can commit (and PRE_COMMIT refuses to commit if
  * anything were still held: it would be counted in the digest but
@@ -55,6 +56,8 @@ static BufferLevel *top = NULL;
 static TupleTableSlot *slots[BUFFER_FLUSH_ROWS];
 static int	nslots = 0;
 static TupleDesc slots_desc = NULL; /* a copy: no reference to release */
+static Relation held_rel = NULL;	/* the batch's, while rows are held */
+static CatalogIndexState held_indstate = NULL;
 static bool registered = false;
 
 static void
@@ -101,6 +104,28 @@ level_merge_up(SubTransactionId parent_subid)
 	pfree(child);
 }
 
+/*
+ * A subtransaction about to commit (still the current one): if its rows
+ * would make its parent's level too big, they are written now, with its
+ * own xid, so that a bulk statement whose every row comes from a
+ * subtransaction (upsert by exception block) holds no more than a level's
+ * worth; otherwise room is made in the parent's level for the merge, so
+ * that COMMIT_SUB cannot run out of memory.
+ */
+static void
+level_pre_commit(void)
+{
+	BufferLevel *parent = top->parent;
+
+	if (parent == NULL || held_rel == NULL)
+		return;
+	if (parent->ntuples + top->ntuples >= BUFFER_FLUSH_ROWS ||
+		parent->bytes + top->bytes > BUFFER_FLUSH_BYTES)
+		audit_event_buffer_flush(held_rel, held_indstate);
+	else
+		level_reserve(parent, top->ntuples);
+}
+
 static void
 buffer_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						SubTransactionId parentSubid,
@@ -108,7 +133,9 @@ buffer_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 {
 	if (top == NULL || top->subid != mySubid)
 		return;
-	if (event == SUBXACT_EVENT_ABORT_SUB)
+	if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
+		level_pre_commit();
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
 		level_pop();
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
 		level_merge_up(parentSubid);
@@ -122,11 +149,15 @@ buffer_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 static void
 buffer_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
-	if ((event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PARALLEL_PRE_COMMIT ||
-		 event == XACT_EVENT_PRE_PREPARE) && top != NULL && top->ntuples > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("audit_ext: audit events were not written before commit")));
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PARALLEL_PRE_COMMIT ||
+		event == XACT_EVENT_PRE_PREPARE)
+	{
+		for (BufferLevel *level = top; level != NULL; level = level->parent)
+			if (level->ntuples > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INTERNAL_ERROR),
+						 errmsg("audit_ext: audit events were not written before commit")));
+	}
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
 		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
 		event == XACT_EVENT_PREPARE)
@@ -134,6 +165,8 @@ buffer_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		top = NULL;
 		nslots = 0;
 		slots_desc = NULL;
+		held_rel = NULL;
+		held_indstate = NULL;
 	}
 }
 
@@ -224,6 +257,8 @@ audit_event_buffer_add(Relation rel, CatalogIndexState indstate,
 		CatalogTupleInsertWithInfo(rel, tuple, indstate);
 		return;
 	}
+	held_rel = rel;
+	held_indstate = indstate;
 	if (level == NULL || level->subid != subid)
 		level = level_push(subid);
 	if (level->ntuples >= BUFFER_FLUSH_ROWS ||
@@ -266,4 +301,6 @@ audit_event_buffer_forget(void)
 	if (slots_desc != NULL)
 		FreeTupleDesc(slots_desc);
 	slots_desc = NULL;
+	held_rel = NULL;
+	held_indstate = NULL;
 }
