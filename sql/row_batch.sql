@@ -136,6 +136,22 @@ SELECT (SELECT count(*) FROM stmt_t) AS stmt_rows,
        (SELECT count(*) FROM audit.events WHERE kind = 'row' AND object_name = 'regress_rb.stmt_t'
            AND command = 'UPDATE') AS update_events;
 
+-- Names in row events follow renames of a partitioned parent and of its
+-- schema (the session's cached metadata is refreshed).
+CREATE SCHEMA regress_rb_old;
+CREATE TABLE regress_rb_old.parted (id int PRIMARY KEY) PARTITION BY RANGE (id);
+CREATE TABLE regress_rb_old.parted_1 PARTITION OF regress_rb_old.parted FOR VALUES FROM (0) TO (100);
+SELECT audit.track('regress_rb_old.parted');
+INSERT INTO regress_rb_old.parted VALUES (1);
+ALTER TABLE regress_rb_old.parted RENAME TO parted_renamed;
+INSERT INTO regress_rb_old.parted_renamed VALUES (2);
+ALTER SCHEMA regress_rb_old RENAME TO regress_rb_new;
+INSERT INTO regress_rb_new.parted_renamed VALUES (3);
+SELECT row_key, object_name, detail ->> 'partition' AS partition
+  FROM audit.events WHERE kind = 'row' AND object_name LIKE 'regress_rb_%.parted%'
+ ORDER BY event_id;
+DROP SCHEMA regress_rb_new CASCADE;
+
 SELECT audit.seal() IS NOT NULL AS sealed;
 SELECT ok, problems FROM audit.verify();
 

@@ -74,11 +74,30 @@ row_meta_invalidate(Datum arg pg_attribute_unused(), Oid relid)
 		entry->valid = false;
 }
 
+/* A schema renamed: every name may be stale. */
 static void
 row_meta_invalidate_all(Datum arg, int cacheid pg_attribute_unused(),
 						uint32 hashvalue pg_attribute_unused())
 {
 	row_meta_invalidate(arg, InvalidOid);
+}
+
+/*
+ * A pg_class row changed: the entries whose tracked table it may be (a
+ * partitioned parent renamed or moved: its partitions' entries name it).
+ * Entries of the changed relation itself get a relcache invalidation.
+ */
+static void
+row_meta_invalidate_names(Datum arg pg_attribute_unused(),
+						  int cacheid pg_attribute_unused(), uint32 hashvalue)
+{
+	HASH_SEQ_STATUS status;
+	RowMeta    *entry;
+
+	hash_seq_init(&status, row_meta_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		if (hashvalue == 0 || entry->name_hash == hashvalue)
+			entry->valid = false;
 }
 
 /* Make every backend reread the metadata of relid and of its partitions. */
@@ -276,10 +295,12 @@ row_meta_build(RowMeta *meta, Relation rel)
 	meta->cxt = AllocSetContextCreate(CacheMemoryContext, "audit_ext row metadata",
 									  ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(meta->cxt);
+	meta->name_hash = 0;
 	meta->tracked = find_config(rel, &config);
 	if (meta->tracked)
 	{
 		meta->table_name = qualified_name(config.relid);
+		meta->name_hash = GetSysCacheHashValue1(RELOID, ObjectIdGetDatum(config.relid));
 		meta->partition_name = config.relid == RelationGetRelid(rel) ? NULL :
 			qualified_name(RelationGetRelid(rel));
 		memset(meta->mask_salt, 0, sizeof(meta->mask_salt));
@@ -313,7 +334,7 @@ audit_row_meta_get(Relation rel)
 		CacheRegisterRelcacheCallback(row_meta_invalidate, (Datum) 0);
 		/* Names: a schema or a partitioned parent renamed. */
 		CacheRegisterSyscacheCallback(NAMESPACEOID, row_meta_invalidate_all, (Datum) 0);
-		CacheRegisterSyscacheCallback(RELOID, row_meta_invalidate_all, (Datum) 0);
+		CacheRegisterSyscacheCallback(RELOID, row_meta_invalidate_names, (Datum) 0);
 	}
 	meta = hash_search(row_meta_cache, &relid, HASH_ENTER, &found);
 	if (!found)
@@ -321,6 +342,7 @@ audit_row_meta_get(Relation rel)
 		meta->valid = false;
 		meta->cxt = NULL;
 		meta->in_use = 0;
+		meta->name_hash = 0;
 	}
 	/* An invalidation that arrives while building means: build again. */
 	while (!meta->valid)

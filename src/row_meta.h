@@ -42,6 +42,7 @@ typedef struct RowMeta
 	RowAttr    *attrs;			/* in attribute number order */
 	MemoryContext cxt;			/* everything above is allocated here */
 	int			in_use;			/* row captures using it now (re-entry) */
+	uint32		name_hash;		/* RELOID hash of the tracked table */
 } RowMeta;
 
 extern RowMeta *audit_row_meta_get(Relation rel);
