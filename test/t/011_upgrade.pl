@@ -18,11 +18,12 @@
 use strict;
 use warnings;
 
-use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+
+use AuditVerifyTest;
 
 my $dir = PostgreSQL::Test::Utils::tempdir();
 my $node = PostgreSQL::Test::Cluster->new('upgrade');
@@ -38,42 +39,6 @@ $node->start;
 
 sub sql { return $node->safe_psql($_[1] // 'postgres', $_[0]); }
 sub conn { return $node->connstr($_[0] // 'postgres'); }
-
-# Run audit_verify; returns (exit status, stdout, stderr).
-sub av
-{
-	my @cmd = ('audit_verify', @_);
-	my ($out, $err) = ('', '');
-	note(join(' ', map { "'$_'" } @cmd));
-	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
-	note("exit status " . ($? >> 8) . "\n$out$err");
-	return ($? >> 8, $out, $err);
-}
-
-sub write_file
-{
-	my ($path, $content) = @_;
-	open(my $fh, '>:raw', $path) or die "cannot write $path: $!";
-	print $fh $content;
-	close($fh);
-}
-
-# The problem lines of audit_verify's output, sorted.
-sub problems_of
-{
-	return join("\n", sort grep { !/^(ok|FAILED):/ } split /\n/, $_[0]);
-}
-
-# audit.verify_report() in audit_verify's line format, sorted.
-sub server_report
-{
-	my $r = sql(q{
-		SELECT problem || ': '
-		       || concat_ws(', ', 'block ' || block_id, 'txid ' || txid, 'event ' || event_id)
-		       || ': ' || detail
-		  FROM audit.verify_report()}, $_[0]);
-	return join("\n", sort split /\n/, $r);
-}
 
 # Every column of every relation in schema audit (tables, views, indexes,
 # sequences), every function's signature, security and privileges, every
@@ -372,7 +337,7 @@ $node->stop;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'audit_ext'");
 $node->start;
 
-my $report = server_report('postgres');
+my $report = server_report($node, 'postgres');
 like($report, qr/^event altered: block \d+, txid \d+, event $v1_id: stored leaf hash/m,
 	'audit.verify_report() names the altered event of format 1');
 like($report, qr/^event altered: block \d+, txid \d+, event $v2_id: stored leaf hash/m,

@@ -18,11 +18,12 @@ use warnings;
 
 use Digest::SHA qw(sha256);
 use File::Copy qw(copy);
-use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+
+use AuditVerifyTest;
 
 my $dir = PostgreSQL::Test::Utils::tempdir();
 my $key = "$dir/signing.pem";
@@ -58,46 +59,7 @@ $node->start;
 
 # --- helpers -------------------------------------------------------------------
 
-# Run audit_verify; returns (exit status, stdout, stderr, signal).
-sub av
-{
-	my @cmd = ('audit_verify', @_);
-	my ($out, $err) = ('', '');
-	note(join(' ', map { "'$_'" } @cmd));
-	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
-	my $status = $?;
-	note("exit status " . ($status >> 8) . "\n$out$err");
-	return ($status >> 8, $out, $err, $status & 127);
-}
-
 sub conn { return $node->connstr($_[0]); }
-
-# The problem lines of audit_verify's output, sorted.
-sub problems_of
-{
-	my ($out) = @_;
-	return join("\n", sort grep { !/^(ok|FAILED):/ } split /\n/, $out);
-}
-
-# audit.verify_report() in audit_verify's line format, sorted.
-sub server_report
-{
-	my ($db) = @_;
-	my $r = $node->safe_psql($db, q{
-		SELECT problem || ': '
-		       || concat_ws(', ', 'block ' || block_id, 'txid ' || txid, 'event ' || event_id)
-		       || ': ' || detail
-		  FROM audit.verify_report()});
-	return join("\n", sort split /\n/, $r);
-}
-
-sub write_file
-{
-	my ($path, $content) = @_;
-	open(my $fh, '>:raw', $path) or die "cannot write $path: $!";
-	print $fh $content;
-	close($fh);
-}
 
 # A trail of a few blocks: DDL, DML, a two-event transaction with awkward
 # text, a statement over TCP (client_addr set), row events of a tracked
@@ -600,7 +562,7 @@ for my $t (@tampers)
 	is($rc, 1, "$db: live verification fails, exit status 1");
 	like($out, $expected, "$db: the problem is named");
 	like($out, qr/^FAILED: \d+ problems? \(/m, "$db: the summary says FAILED");
-	is(problems_of($out), server_report($db),
+	is(problems_of($out), server_report($node, $db),
 		"$db: the same problems, word for word, as audit.verify_report()");
 	if ($which)
 	{

@@ -31,10 +31,11 @@
 use strict;
 use warnings;
 
-use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+
+use AuditVerifyTest;
 
 my $dir = PostgreSQL::Test::Utils::tempdir();
 # Logins and logouts would add events of their own at moments of their
@@ -63,43 +64,7 @@ sub as_role
 		connstr => 'host=127.0.0.1 port=' . $node->port . ' dbname=' . ($db // 'postgres') . " user=$role");
 }
 
-# Run audit_verify; returns (exit status, stdout, stderr).
-sub av
-{
-	my @cmd = ('audit_verify', @_);
-	my ($out, $err) = ('', '');
-	note(join(' ', map { "'$_'" } @cmd));
-	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
-	note("exit status " . ($? >> 8) . "\n$out$err");
-	return ($? >> 8, $out, $err);
-}
-
-# The problem lines of audit_verify's output, sorted.
-sub problems_of
-{
-	return join("\n", sort grep { !/^(ok|FAILED):/ } split /\n/, $_[0]);
-}
-
-# audit.verify_report() in audit_verify's line format, sorted.
-sub server_report
-{
-	my $r = sql(q{
-		SELECT problem || ': '
-		       || concat_ws(', ', 'block ' || block_id, 'txid ' || txid, 'event ' || event_id)
-		       || ': ' || detail
-		  FROM audit.verify_report()}, $_[0]);
-	return join("\n", sort split /\n/, $r);
-}
-
 sub mark { return sql('SELECT coalesce(max(event_id), 0) FROM audit.event', $_[0]); }
-
-sub write_file
-{
-	my ($path, $content) = @_;
-	open(my $fh, '>:raw', $path) or die "cannot write $path: $!";
-	print $fh $content;
-	close($fh);
-}
 
 sql(q{
 	CREATE EXTENSION audit_ext;
@@ -596,7 +561,7 @@ sql(qq{UPDATE audit.event SET new_row = new_row || '{"balance": 3000}' WHERE eve
 $node->stop;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'audit_ext'");
 $node->start;
-my $report = server_report('upgraded');
+my $report = server_report($node, 'upgraded');
 like($report, qr/^event altered: block \d+, txid \d+, event $row_id: stored leaf hash/m,
 	'audit.verify_report() names the event whose row image was altered');
 like($report, qr/^event altered: block \d+, txid \d+, event $v2_id: stored leaf hash/m,
