@@ -125,36 +125,55 @@ END
 $$;
 REVOKE ALL ON FUNCTION audit._check_trigger_names(regclass) FROM PUBLIC;
 
--- Put the triggers on rel (and the TRUNCATE trigger on each partition:
--- statement triggers are not inherited), ENABLE ALWAYS so that
--- session_replication_role = replica does not silence them.
-CREATE FUNCTION audit._install_triggers(rel regclass) RETURNS void
+-- The TRUNCATE trigger on rel and on each leaf partition below it
+-- (statement triggers are not inherited; foreign tables cannot have one),
+-- and every trigger of ours there ENABLE ALWAYS, so that
+-- session_replication_role = replica does not silence them (and a trigger
+-- disabled behind our back is put back).  Every session then rereads how
+-- they are tracked.
+CREATE FUNCTION audit._install_leaf_triggers(rel regclass) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	part regclass;
+	leaf regclass;
+BEGIN
+	-- pg_partition_tree() of a table that is not partitioned is empty.
+	FOR leaf IN SELECT rel UNION SELECT p.relid FROM pg_partition_tree(rel) p
+				 JOIN pg_class c ON c.oid = p.relid WHERE p.isleaf AND c.relkind <> 'f'
+	LOOP
+		PERFORM audit._check_trigger_names(leaf);
+		IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = leaf AND tgname = 'audit_ext_truncate') THEN
+			EXECUTE format('CREATE TRIGGER audit_ext_truncate BEFORE TRUNCATE ON %s'
+						   ' FOR EACH STATEMENT EXECUTE FUNCTION audit._capture_truncate()', leaf);
+		END IF;
+		IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = leaf AND tgname = 'audit_ext_truncate'
+				   AND tgenabled <> 'A') THEN
+			EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_ext_truncate', leaf);
+		END IF;
+		IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = leaf AND tgname = 'audit_ext_row'
+				   AND tgenabled <> 'A') THEN
+			EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_ext_row', leaf);
+		END IF;
+	END LOOP;
+	PERFORM audit._tracking_changed(rel);
+END
+$$;
+REVOKE ALL ON FUNCTION audit._install_leaf_triggers(regclass) FROM PUBLIC;
+
+-- The row trigger on rel (cloned by the server to every partition, present
+-- and future), then the rest as above.
+CREATE FUNCTION audit._install_triggers(rel regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
 BEGIN
 	PERFORM audit._check_trigger_names(rel);
 	IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = rel AND tgname = 'audit_ext_row') THEN
 		EXECUTE format('CREATE TRIGGER audit_ext_row AFTER INSERT OR UPDATE OR DELETE ON %s'
 					   ' FOR EACH ROW EXECUTE FUNCTION audit._capture_row()', rel);
 	END IF;
-	-- pg_partition_tree() of a table that is not partitioned is empty.
-	-- Foreign partitions cannot have TRUNCATE triggers (nor be truncated).
-	FOR part IN SELECT rel UNION SELECT p.relid FROM pg_partition_tree(rel) p
-				 JOIN pg_class c ON c.oid = p.relid WHERE p.isleaf AND c.relkind <> 'f'
-	LOOP
-		PERFORM audit._check_trigger_names(part);
-		IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = part AND tgname = 'audit_ext_truncate') THEN
-			EXECUTE format('CREATE TRIGGER audit_ext_truncate BEFORE TRUNCATE ON %s'
-						   ' FOR EACH STATEMENT EXECUTE FUNCTION audit._capture_truncate()', part);
-		END IF;
-		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_ext_truncate', part);
-		IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = part AND tgname = 'audit_ext_row') THEN
-			EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_ext_row', part);
-		END IF;
-	END LOOP;
+	PERFORM audit._install_leaf_triggers(rel);
 END
 $$;
 REVOKE ALL ON FUNCTION audit._install_triggers(regclass) FROM PUBLIC;
@@ -287,7 +306,6 @@ BEGIN
 			via_schema = excluded.via_schema,
 			tracked_at = now(), tracked_by = SESSION_USER;
 	PERFORM audit._install_triggers(rel);
-	PERFORM audit._tracking_changed(rel);
 	PERFORM audit._record_config('TRACK', name,
 		jsonb_build_object('exclude_columns', to_jsonb(exclude_columns),
 						   'mask_columns', to_jsonb(mask_columns),
@@ -305,6 +323,25 @@ CREATE FUNCTION audit._random_salt() RETURNS bytea
 	AS 'MODULE_PATHNAME', 'audit_random_salt'
 	LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION audit._random_salt() FROM PUBLIC;
+
+-- Track rel with a schema's options, keeping those of its own columns
+-- (and never excluding a column of its row key).
+CREATE FUNCTION audit._track_with_schema_options(rel regclass, s audit.tracked_schema)
+	RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT audit._track(rel,
+		ARRAY(SELECT x FROM unnest(s.exclude_columns) x
+			   WHERE x IN (SELECT attname FROM pg_attribute
+						   WHERE attrelid = rel AND attnum > 0 AND NOT attisdropped)
+				 AND NOT x = ANY (coalesce(audit._row_key_columns(rel), '{}'))),
+		ARRAY(SELECT x FROM unnest(s.mask_columns) x
+			   WHERE x IN (SELECT attname FROM pg_attribute
+						   WHERE attrelid = rel AND attnum > 0 AND NOT attisdropped)),
+		s.nspid)
+$$;
+REVOKE ALL ON FUNCTION audit._track_with_schema_options(regclass, audit.tracked_schema) FROM PUBLIC;
 
 CREATE FUNCTION audit.track(rel regclass, exclude_columns text[] DEFAULT '{}',
 							mask_columns text[] DEFAULT '{}')
@@ -357,6 +394,7 @@ AS $$
 DECLARE
 	internal boolean;
 	nsp regnamespace;
+	opts audit.tracked_schema;
 	rel regclass;
 	n integer := 0;
 BEGIN
@@ -387,20 +425,14 @@ BEGIN
 							   'mask_columns', to_jsonb(mask_columns),
 							   'include_future', include_future));
 	END IF;
+	SELECT * INTO opts FROM audit.tracked_schema s WHERE s.nspid = nsp;
 	-- Tables (not partitions: they are tracked through their parent).
 	FOR rel IN SELECT c.oid FROM pg_class c
 				WHERE c.relnamespace = nsp AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 				  AND c.relpersistence <> 't'
 				ORDER BY c.relname
 	LOOP
-		-- Each table takes the options whose columns it has.
-		PERFORM audit._track(rel,
-			ARRAY(SELECT x FROM unnest(exclude_columns) x WHERE EXISTS (SELECT FROM pg_attribute
-				  WHERE attrelid = rel AND attname = x AND attnum > 0 AND NOT attisdropped)
-				  AND NOT x = ANY (coalesce(audit._row_key_columns(rel), '{}'))),
-			ARRAY(SELECT x FROM unnest(mask_columns) x WHERE EXISTS (SELECT FROM pg_attribute
-				  WHERE attrelid = rel AND attname = x AND attnum > 0 AND NOT attisdropped)),
-			nsp);
+		PERFORM audit._track_with_schema_options(rel, opts);
 		n := n + 1;
 	END LOOP;
 	internal := audit._internal(false);
@@ -482,7 +514,7 @@ BEGIN
 		IF EXISTS (SELECT FROM pg_partition_ancestors(cmd.objid) a(relid)
 					 JOIN audit.tracked_table t ON t.relid = a.relid) THEN
 			IF c.relispartition OR c.relkind = 'p' THEN
-				PERFORM audit._install_partition(cmd.objid);
+				PERFORM audit._install_leaf_triggers(cmd.objid);
 			END IF;
 			CONTINUE;
 		END IF;
@@ -492,47 +524,13 @@ BEGIN
 		CONTINUE WHEN NOT cmd.created;
 		SELECT * INTO s FROM audit.tracked_schema WHERE nspid = c.relnamespace AND include_future;
 		IF FOUND AND NOT EXISTS (SELECT FROM audit.tracked_table t WHERE t.relid = cmd.objid) THEN
-			PERFORM audit._track(cmd.objid,
-				ARRAY(SELECT x FROM unnest(s.exclude_columns) x WHERE EXISTS (SELECT FROM pg_attribute
-					  WHERE attrelid = cmd.objid AND attname = x AND attnum > 0 AND NOT attisdropped)
-					  AND NOT x = ANY (coalesce(audit._row_key_columns(cmd.objid), '{}'))),
-				ARRAY(SELECT x FROM unnest(s.mask_columns) x WHERE EXISTS (SELECT FROM pg_attribute
-					  WHERE attrelid = cmd.objid AND attname = x AND attnum > 0 AND NOT attisdropped)),
-				s.nspid);
+			PERFORM audit._track_with_schema_options(cmd.objid, s);
 		END IF;
 	END LOOP;
 	internal := audit._internal(false);
 END
 $$;
 REVOKE ALL ON FUNCTION audit._track_new_tables() FROM PUBLIC;
-
--- A partition created in, or attached to, a tracked table: TRUNCATE
--- trigger on it (and on its own leaves), triggers ENABLE ALWAYS.
-CREATE FUNCTION audit._install_partition(part regclass) RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	leaf regclass;
-BEGIN
-	FOR leaf IN SELECT part UNION SELECT p.relid FROM pg_partition_tree(part) p
-				 JOIN pg_class c ON c.oid = p.relid WHERE p.isleaf AND c.relkind <> 'f'
-	LOOP
-		PERFORM audit._check_trigger_names(leaf);
-		IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = leaf AND tgname = 'audit_ext_truncate') THEN
-			EXECUTE format('CREATE TRIGGER audit_ext_truncate BEFORE TRUNCATE ON %s'
-						   ' FOR EACH STATEMENT EXECUTE FUNCTION audit._capture_truncate()', leaf);
-			EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_ext_truncate', leaf);
-		END IF;
-		IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = leaf AND tgname = 'audit_ext_row'
-				   AND tgenabled <> 'A') THEN
-			EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_ext_row', leaf);
-		END IF;
-	END LOOP;
-	PERFORM audit._tracking_changed(part);
-END
-$$;
-REVOKE ALL ON FUNCTION audit._install_partition(regclass) FROM PUBLIC;
 
 CREATE FUNCTION audit._untrack_dropped() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
