@@ -193,6 +193,20 @@ set_jsonb(Datum *values, bool *isnull, int attnum, Jsonb *value)
 		audit_set(values, isnull, attnum, JsonbPGetDatum(value));
 }
 
+/* len bytes from the strong random source, as a bytea. */
+bytea *
+audit_random_bytea(int len)
+{
+	bytea	   *b = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(b, VARHDRSZ + len);
+	if (!pg_strong_random(VARDATA(b), len))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate random bytes for a salt")));
+	return b;
+}
+
 /*
  * A row event's images, and the fresh random salt their commitments are
  * made with (docs/FORMAT.md, "Row images").
@@ -200,18 +214,12 @@ set_jsonb(Datum *values, bool *isnull, int attnum, Jsonb *value)
 static void
 event_fill_row(Datum *values, bool *isnull, const AuditRowImages *row)
 {
-	bytea	   *salt = palloc(VARHDRSZ + AUDIT_ROW_SALT_LEN);
-
 	set_jsonb(values, isnull, Anum_event_row_key, row->row_key);
 	set_jsonb(values, isnull, Anum_event_old_row, row->old_row);
 	set_jsonb(values, isnull, Anum_event_new_row, row->new_row);
 	set_jsonb(values, isnull, Anum_event_changed_columns, row->changed_columns);
-	SET_VARSIZE(salt, VARHDRSZ + AUDIT_ROW_SALT_LEN);
-	if (!pg_strong_random(VARDATA(salt), AUDIT_ROW_SALT_LEN))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate a random salt for a row event")));
-	audit_set(values, isnull, Anum_event_row_salt, PointerGetDatum(salt));
+	audit_set(values, isnull, Anum_event_row_salt,
+			  PointerGetDatum(audit_random_bytea(AUDIT_ROW_SALT_LEN)));
 }
 
 /* What the capture hook saw (all NULL on entry). */

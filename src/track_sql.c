@@ -96,18 +96,11 @@ audit_row_key_columns(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-/* audit._random_salt(): 32 bytes from the strong random source. */
+/* audit._random_salt(): a table's secret mask salt. */
 Datum
 audit_random_salt(PG_FUNCTION_ARGS)
 {
-	bytea	   *salt = palloc(VARHDRSZ + MASK_SALT_LEN);
-
-	SET_VARSIZE(salt, VARHDRSZ + MASK_SALT_LEN);
-	if (!pg_strong_random(VARDATA(salt), MASK_SALT_LEN))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate a random salt")));
-	PG_RETURN_BYTEA_P(salt);
+	PG_RETURN_BYTEA_P(audit_random_bytea(MASK_SALT_LEN));
 }
 
 /*
