@@ -12,8 +12,9 @@
  * TRUNCATE trigger on each table holding rows, so it can count them.  Both
  * are ENABLE ALWAYS.  Each row is converted and recorded in a memory
  * context reset after it: a statement of any size holds no more than one
- * row's images at a time (the server's own after-trigger queue keeps a
- * few bytes per row until the statement's end).
+ * row's images at a time, plus the finished event rows event_buffer.c
+ * holds to write together (bounded), and the server's own after-trigger
+ * queue keeps a few bytes per row until the statement's end.
  *
  *-------------------------------------------------------------------------
  */
