@@ -180,10 +180,14 @@ scope_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					   void *arg pg_attribute_unused())
 {
 	SavedDepth *s;
+	int			depth_at_start = 0;
 
 	switch (event)
 	{
 		case SUBXACT_EVENT_START_SUB:
+			/* Only inside a span: a subtransaction with no record began at 0. */
+			if (internal_depth == 0)
+				break;
 			s = MemoryContextAlloc(TopTransactionContext, sizeof(SavedDepth));
 			s->subid = mySubid;
 			s->internal_depth = internal_depth;
@@ -196,10 +200,12 @@ scope_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			{
 				s = saved_depths;
 				saved_depths = s->next;
-				if (event == SUBXACT_EVENT_ABORT_SUB && s->subid == mySubid)
-					internal_depth = s->internal_depth;
+				if (s->subid == mySubid)
+					depth_at_start = s->internal_depth;
 				pfree(s);
 			}
+			if (event == SUBXACT_EVENT_ABORT_SUB)
+				internal_depth = depth_at_start;
 			break;
 		default:
 			break;
