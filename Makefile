@@ -5,7 +5,11 @@ MODULE_big = audit_ext
 # Every C file under src/ is part of the module.
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+# The update script to 0.4 is assembled from one file per concern
+# (sql/0.4/NN_<concern>.sql, in name order).
+UPDATE_0_4 = sql/$(EXTENSION)--0.3--0.4.sql
+DATA = $(filter-out $(UPDATE_0_4),$(wildcard sql/$(EXTENSION)--*.sql))
+DATA_built = $(UPDATE_0_4)
 
 # pg_regress inputs are every sql/*.sql that is not an extension script.
 REGRESS = $(filter-out $(EXTENSION)--%,$(basename $(notdir $(wildcard sql/*.sql))))
@@ -19,6 +23,11 @@ SHLIB_LINK = -lcrypto
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+$(UPDATE_0_4): $(sort $(wildcard sql/0.4/*.sql))
+	( printf '%s\n' '-- Generated from sql/0.4/*.sql by make: edit those.' \
+	  '\echo Use "ALTER EXTENSION audit_ext UPDATE TO '"'"'0.4'"'"'" to load this file. \quit'; \
+	  for f in $^; do printf '\n-- %s\n' "$$f"; cat "$$f"; done ) > $@
 
 # PGXS does not track header dependencies: every object depends on every
 # header of ours, so a changed struct never links with stale objects.

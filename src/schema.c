@@ -49,7 +49,9 @@ const AuditColumn audit_event_columns[Natts_event] = {
 	{"old_row", JSONBOID, 3},
 	{"new_row", JSONBOID, 3},
 	{"changed_columns", JSONBOID, 3},
-	{"row_salt", BYTEAOID, 0}
+	{"row_salt", BYTEAOID, 0},
+	{"archive_id", INT8OID, 0},
+	{"erasure", JSONBOID, 0}
 };
 
 const AuditColumn audit_txn_columns[Natts_txn] = {

@@ -53,12 +53,16 @@ typedef enum AuditEventAttr
 	Anum_event_old_row,
 	Anum_event_new_row,
 	Anum_event_changed_columns,
-	Anum_event_row_salt			/* not hashed: salts the row images' commitments */
+	Anum_event_row_salt,		/* not hashed: salts the row images' commitments */
+	/* added by audit_ext 0.4, not hashed: retention and erasure */
+	Anum_event_archive_id,		/* audit.archive that removed the payload */
+	Anum_event_erasure			/* what audit.redact() erased, and why */
 } AuditEventAttr;
 
-#define Natts_event			Anum_event_row_salt
+#define Natts_event			Anum_event_erasure
 #define Natts_event_v1		Anum_event_leaf_hash	/* audit_ext 0.1's layout */
 #define Natts_event_v2		Anum_event_detail	/* audit_ext 0.2's layout */
+#define Natts_event_v3		Anum_event_row_salt /* audit_ext 0.3's layout */
 
 /* Is column attnum of audit.event a row image (hashed key by key)? */
 #define AUDIT_EVENT_IS_ROW_IMAGE(attnum) \

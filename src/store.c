@@ -47,10 +47,10 @@ static const struct
 	const char *name;
 	const AuditColumn *columns;
 	int			ncolumns;
-	int			older[2];		/* older versions' layouts, also accepted */
+	int			older[3];		/* older versions' layouts, also accepted */
 }			store_rels[AUDIT_REL_COUNT] = {
 	[AUDIT_REL_EVENT] = {"event", audit_event_columns, Natts_event,
-	{Natts_event_v1, Natts_event_v2}},
+	{Natts_event_v1, Natts_event_v2, Natts_event_v3}},
 	[AUDIT_REL_TXN] = {"txn", audit_txn_columns, Natts_txn},
 	[AUDIT_REL_BLOCK] = {"block", audit_block_columns, Natts_block},
 	[AUDIT_REL_CHAIN] = {"chain", NULL, 0},
@@ -202,9 +202,11 @@ store_check_layout(Relation rel, const AuditColumn *columns, int ncolumns,
 				   const int *older)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
+	bool		known = (desc->natts == ncolumns);
 
-	if (desc->natts != ncolumns && desc->natts != older[0] &&
-		desc->natts != older[1])
+	for (int i = 0; i < (int) lengthof(store_rels[0].older); i++)
+		known |= (older[i] != 0 && desc->natts == older[i]);
+	if (!known)
 		layout_error(rel, psprintf("It has %d columns; %d were expected.",
 								   desc->natts, ncolumns));
 	for (int i = 0; i < desc->natts; i++)
@@ -253,7 +255,7 @@ audit_store_event_format(void)
 {
 	int			natts = store_cache.natts[AUDIT_REL_EVENT];
 
-	if (natts >= Natts_event)
+	if (natts >= Natts_event_v3)
 		return AUDIT_FORMAT_VERSION;
 	return natts >= Natts_event_v2 ? 2 : 1;
 }

@@ -1,16 +1,18 @@
 # Copyright (c) audit_ext contributors
 #
-# 011_upgrade.pl — the update chain 0.1 -> 0.2 -> 0.3, with the library of
-# 0.3 preloaded throughout.  A trail begun at 0.1 (events of format 1, in
+# 011_upgrade.pl — the update chain 0.1 -> 0.2 -> 0.3 -> 0.4, with the
+# library of 0.4 preloaded throughout.  A trail begun at 0.1 (events of format 1, in
 # 0.1's table of 17 columns) goes on in format 2 after ALTER EXTENSION
 # UPDATE TO '0.2' (27 columns), and in format 3 after ALTER EXTENSION
-# UPDATE (0.3, 32 columns), where row capture works: audit.track() and the
+# UPDATE TO '0.3' (32 columns), where row capture works: audit.track() and the
 # row events of a table that was there all along.  At each step the whole
 # trail verifies inside the server and outside it (audit_verify live, as a
 # bundle, proofs).  Tampering with an event of any format, a row image
 # included, is caught by both verifiers, word for word alike.  The schema
 # updated to each version is the one a fresh CREATE EXTENSION ... VERSION
 # makes; ALTER EXTENSION UPDATE from 0.1 goes through the whole chain.
+# 0.4 adds two columns no hash covers (archive_id, erasure): the trail of
+# three formats verifies on.
 #
 # Tampering is done by the superuser with the library unloaded, as in
 # 002_tamper.pl, so that no guard inside the server stands in the way.
@@ -231,9 +233,9 @@ is(sql($schema_sql, 'fresh02'), $updated,
 
 # --- ALTER EXTENSION UPDATE to 0.3: row capture, and the trail goes on in format 3 -------------
 
-sql('ALTER EXTENSION audit_ext UPDATE');
+sql(q{ALTER EXTENSION audit_ext UPDATE TO '0.3'});
 is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'audit_ext'}), '0.3',
-	'after ALTER EXTENSION UPDATE the extension is at 0.3');
+	q{after ALTER EXTENSION UPDATE TO '0.3' the extension is at 0.3});
 is(sql($event_columns_sql), '32', 'audit.event has the 32 columns of 0.3');
 # acct, there since 0.1: (1, 'ann b.', 5), (2, 'bob', 25).
 sql(q{SELECT audit.track('acct', mask_columns => '{owner}')});
@@ -305,12 +307,28 @@ for my $id ($v1_id, $v2_id)
 	is($rc, 0, "the proof of event $id made at 0.2 still verifies");
 }
 
-# --- the schema updated to 0.3 is a fresh one ----------------------------------------------
+# --- ALTER EXTENSION UPDATE to 0.4: the trail of three formats goes on ---------------------
+
+sql('ALTER EXTENSION audit_ext UPDATE');
+is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'audit_ext'}), '0.4',
+	'after ALTER EXTENSION UPDATE the extension is at 0.4');
+is(sql($event_columns_sql), '34', 'audit.event has the 34 columns of 0.4');
+sql(q{INSERT INTO acct VALUES (40, 'dee', 40)});
+sql('SELECT audit.seal()');
+is(sql(q{SELECT row_key::text || ' ' || format_version FROM audit.events WHERE kind = 'row'
+         AND archive_id IS NULL AND erasure IS NULL ORDER BY event_id DESC LIMIT 1}), '{"id": 40} 3',
+	'row capture goes on after the update to 0.4');
+is(sql('SELECT ok FROM audit.verify()'), 't', 'audit.verify(): the trail of formats 1, 2 and 3 holds at 0.4');
+($rc, $out) = av(conn());
+is($rc, 0, 'and so says audit_verify live');
+
+# --- the schema updated to 0.4 is a fresh one ----------------------------------------------
 
 sql('CREATE DATABASE fresh');
 sql('CREATE EXTENSION audit_ext', 'fresh');
 $updated = sql($schema_sql);
 like($updated, qr/^event\.row_salt bytea$/m, 'the schema lists the columns of 0.3');
+like($updated, qr/^event\.erasure jsonb$/m, 'and of 0.4');
 like($updated, qr/^tracked_table\.mask_salt bytea not null$/m, 'and its tables');
 is(sql($schema_sql, 'fresh'), $updated,
 	'CREATE EXTENSION and ALTER EXTENSION UPDATE from 0.1 give the same schema');
