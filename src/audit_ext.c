@@ -18,12 +18,14 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "archive.h"
 #include "capture_executor.h"
 #include "capture_function.h"
 #include "capture_utility.h"
 #include "event.h"
 #include "event_context.h"
 #include "filter.h"
+#include "guard.h"
 #include "scope.h"
 #include "seal.h"
 #include "seal_worker.h"
@@ -60,6 +62,13 @@ define_settings(void)
 							   "",
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
+	DefineCustomStringVariable("audit.archive_directory",
+							   "Directory the server writes archive bundles to (audit.archive()).",
+							   "An existing directory the server may write to; empty means archiving is disabled.",
+							   &audit_archive_directory,
+							   "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
 	DefineCustomIntVariable("audit.statement_max_bytes",
 							"Longest statement text recorded in full.",
 							"Longer texts are cut at a character boundary and end with a marker "
@@ -71,6 +80,7 @@ define_settings(void)
 	audit_context_define_settings();
 	audit_filter_define_settings();
 	audit_session_define_settings();
+	audit_guard_define_settings();
 	MarkGUCPrefixReserved("audit");
 }
 
@@ -96,4 +106,5 @@ _PG_init(void)
 	audit_capture_executor_init();
 	audit_capture_function_init();
 	audit_session_events_init();
+	audit_guard_init();
 }

@@ -45,7 +45,6 @@
 /* Domain separation of a value's commitment and of its salt. */
 #define COMMIT_PREFIX_VALUE	0x03
 #define COMMIT_PREFIX_SALT	0x04
-#define COMMIT_SALT_LEN		16
 
 /* Does format version "version" hash column i (0-based)? */
 static inline bool
@@ -161,85 +160,261 @@ audit_jsonb_value_text(StringInfo out, JsonbValue *v)
 }
 
 /*
- * The commitment to one member of a row image (docs/FORMAT.md, "Row
- * images"): SHA-256(0x03 || salt || value text), the salt being the first
- * 16 bytes of SHA-256(0x04 || row_salt || side || key).
+ * The salt of one member of a row image (docs/FORMAT.md, "Row images"):
+ * the first 16 bytes of SHA-256(0x04 || row_salt || side || key).
+ * scratch is any buffer, reset and reused.
  */
-static void
-member_commitment(const uint8 *row_salt, char side, const char *key,
-				  int keylen, JsonbValue *value, StringInfo scratch,
-				  uint8 out[AUDIT_HASH_LEN])
+void
+audit_row_member_salt(const uint8 *row_salt, char side, const char *key,
+					  int keylen, StringInfo scratch,
+					  uint8 out[AUDIT_MEMBER_SALT_LEN])
 {
-	uint8		salt[AUDIT_HASH_LEN];
+	uint8		h[AUDIT_HASH_LEN];
 
 	resetStringInfo(scratch);
 	appendBinaryStringInfo(scratch, (const char *) row_salt, AUDIT_ROW_SALT_LEN);
 	appendStringInfoChar(scratch, side);
 	appendBinaryStringInfo(scratch, key, keylen);
-	audit_hash_prefixed(COMMIT_PREFIX_SALT, scratch->data, scratch->len, salt);
+	audit_hash_prefixed(COMMIT_PREFIX_SALT, scratch->data, scratch->len, h);
+	memcpy(out, h, AUDIT_MEMBER_SALT_LEN);
+}
 
+/*
+ * The commitment to one member's value: SHA-256(0x03 || salt || value
+ * text), the value text being its canonical jsonb text.
+ */
+void
+audit_row_member_commitment(const uint8 salt[AUDIT_MEMBER_SALT_LEN],
+							JsonbValue *value, StringInfo scratch,
+							uint8 out[AUDIT_HASH_LEN])
+{
 	resetStringInfo(scratch);
-	appendBinaryStringInfo(scratch, (const char *) salt, COMMIT_SALT_LEN);
+	appendBinaryStringInfo(scratch, (const char *) salt, AUDIT_MEMBER_SALT_LEN);
 	audit_jsonb_value_text(scratch, value);
 	audit_hash_prefixed(COMMIT_PREFIX_VALUE, scratch->data, scratch->len, out);
 }
 
 /*
- * Append a row image (tag 0x06): its member count, then each key and the
- * commitment to its value, in the object's key order.  side is 'k', 'o' or
- * 'n'.  Anything but an object, or a missing salt, cannot be encoded.
+ * What audit.redact() left of one row image (docs/FORMAT.md, "Erasure"):
+ * the members it erased, key -> commitment, and the salts of the members
+ * that stay, key -> salt, both in hex; NULL where there are none.
  */
-static void
-put_row_image(StringInfo buf, Datum image, const uint8 *row_salt, char side)
+typedef struct ImageErasure
 {
-	Jsonb	   *jb = DatumGetJsonbP(image);
+	JsonbContainer *erased;		/* erasure.erased.<side> */
+	JsonbContainer *salts;		/* erasure.salts.<side> */
+} ImageErasure;
+
+/* erasure.<part>.<side> into *out: false unless absent or an object. */
+static bool
+erasure_part(JsonbContainer *erasure, const char *part, char side,
+			 JsonbContainer **out)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(erasure, part, strlen(part), NULL);
+
+	*out = NULL;
+	if (v == NULL)
+		return true;
+	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		return false;
+	v = getKeyJsonValueFromContainer(v->val.binary.data, &side, 1, NULL);
+	if (v == NULL)
+		return true;
+	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		return false;
+	*out = v->val.binary.data;
+	return true;
+}
+
+static bool
+image_erasure(Jsonb *erasure, char side, ImageErasure *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (erasure == NULL)
+		return true;
+	if (!JB_ROOT_IS_OBJECT(erasure))
+		return false;
+	return erasure_part(&erasure->root, "erased", side, &out->erased) &&
+		erasure_part(&erasure->root, "salts", side, &out->salts);
+}
+
+/*
+ * A jsonb string of exactly len bytes in hex (2 * len hex digits, either
+ * case, nothing else) into out; false if it is not one.
+ */
+static bool
+hex_value(const JsonbValue *v, uint8 *out, int len)
+{
+	if (v == NULL || v->type != jbvString || v->val.string.len != len * 2)
+		return false;
+	for (int i = 0; i < len * 2; i++)
+		if (!isxdigit((unsigned char) v->val.string.val[i]))
+			return false;
+	hex_decode(v->val.string.val, len * 2, (char *) out);
+	return true;
+}
+
+/* One object's members in key order; done when there are no more. */
+typedef struct MemberIter
+{
 	JsonbIterator *it;
-	JsonbValue	v;
+	bool		done;
+	JsonbValue	key;
+	JsonbValue	value;
+} MemberIter;
+
+static void
+member_next(MemberIter *m)
+{
 	JsonbIteratorToken tok;
-	StringInfoData body;
-	StringInfoData scratch;
-	uint32		count = 0;
-	uint32		be;
 
-	if (!JB_ROOT_IS_OBJECT(jb) || row_salt == NULL)
-		elog(ERROR, "audit_ext: cannot encode a row image that is not an object or has no salt");
+	while (m->it != NULL &&
+		   (tok = JsonbIteratorNext(&m->it, &m->key, true)) != WJB_DONE)
+		if (tok == WJB_KEY)
+		{
+			tok = JsonbIteratorNext(&m->it, &m->value, true);
+			Assert(tok == WJB_VALUE);
+			return;
+		}
+	m->done = true;
+}
 
-	initStringInfo(&body);
-	initStringInfo(&scratch);
-	it = JsonbIteratorInit(&jb->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+static void
+member_begin(MemberIter *m, JsonbContainer *obj)
+{
+	memset(m, 0, sizeof(*m));
+	m->it = obj ? JsonbIteratorInit(obj) : NULL;
+	member_next(m);
+}
+
+/* jsonb's key order: shorter keys first, then bytewise. */
+static int
+key_cmp(const JsonbValue *a, const JsonbValue *b)
+{
+	if (a->val.string.len != b->val.string.len)
+		return a->val.string.len < b->val.string.len ? -1 : 1;
+	return memcmp(a->val.string.val, b->val.string.val, a->val.string.len);
+}
+
+/*
+ * The commitment of a member still present: salted from row_salt if the
+ * event has one, else from the salt erasure kept for it.  out NULL: only
+ * check that it has a salt.
+ */
+static bool
+present_commitment(const MemberIter *m, const uint8 *row_salt,
+				   const ImageErasure *ie, char side, StringInfo scratch,
+				   uint8 *out)
+{
+	uint8		salt[AUDIT_MEMBER_SALT_LEN];
+
+	if (row_salt != NULL)
 	{
-		char	   *key;
-		int			keylen;
+		if (out == NULL)
+			return true;
+		audit_row_member_salt(row_salt, side, m->key.val.string.val,
+							  m->key.val.string.len, scratch, salt);
+	}
+	else if (ie->salts == NULL ||
+			 !hex_value(getKeyJsonValueFromContainer(ie->salts, m->key.val.string.val,
+													 m->key.val.string.len, NULL),
+						salt, AUDIT_MEMBER_SALT_LEN))
+		return false;
+	if (out != NULL)
+		audit_row_member_commitment(salt, (JsonbValue *) &m->value, scratch, out);
+	return true;
+}
+
+static void
+put_member(StringInfo body, const JsonbValue *key, const uint8 *commitment)
+{
+	uint32		be = pg_hton32((uint32) key->val.string.len);
+
+	appendBinaryStringInfo(body, (const char *) &be, sizeof(be));
+	appendBinaryStringInfo(body, key->val.string.val, key->val.string.len);
+	appendBinaryStringInfo(body, (const char *) commitment, AUDIT_HASH_LEN);
+}
+
+/*
+ * The members of a row image into body, in key order: those present,
+ * committed to from their values, and those audit.redact() erased, by
+ * the commitments it kept; *count gets how many.  False when it cannot
+ * be encoded: a present member without a salt, an erased one without a
+ * 32-byte commitment, a key both present and erased.  body NULL: only
+ * check that it can be, without hashing.
+ */
+static bool
+put_members(StringInfo body, JsonbContainer *image, const uint8 *row_salt,
+			const ImageErasure *ie, char side, uint32 *count)
+{
+	MemberIter	present;
+	MemberIter	erased;
+	StringInfoData scratch;
+
+	initStringInfo(&scratch);
+	member_begin(&present, image);
+	member_begin(&erased, ie->erased);
+	for (*count = 0; !present.done || !erased.done; (*count)++)
+	{
+		int			cmp = present.done ? 1 : erased.done ? -1 :
+			key_cmp(&present.key, &erased.key);
+		MemberIter *m = cmp < 0 ? &present : &erased;
 		uint8		commitment[AUDIT_HASH_LEN];
 
-		if (tok != WJB_KEY)
-			continue;
-		key = v.val.string.val;
-		keylen = v.val.string.len;
-		be = pg_hton32((uint32) keylen);
-		appendBinaryStringInfo(&body, (const char *) &be, sizeof(be));
-		appendBinaryStringInfo(&body, key, keylen);
-		tok = JsonbIteratorNext(&it, &v, true);
-		Assert(tok == WJB_VALUE);
-		member_commitment(row_salt, side, key, keylen, &v, &scratch, commitment);
-		appendBinaryStringInfo(&body, (const char *) commitment, AUDIT_HASH_LEN);
-		count++;
+		if (cmp == 0 ||
+			(m == &present ?
+			 !present_commitment(m, row_salt, ie, side, &scratch,
+								 body ? commitment : NULL) :
+			 !hex_value(&m->value, commitment, AUDIT_HASH_LEN)))
+			break;
+		if (body != NULL)
+			put_member(body, &m->key, commitment);
+		member_next(m);
 	}
-
-	appendStringInfoChar(buf, (char) FIELD_ROW_IMAGE);
-	be = pg_hton32((uint32) (body.len + sizeof(uint32)));
-	appendBinaryStringInfo(buf, (const char *) &be, sizeof(be));
-	be = pg_hton32(count);
-	appendBinaryStringInfo(buf, (const char *) &be, sizeof(be));
-	appendBinaryStringInfo(buf, body.data, body.len);
-	pfree(body.data);
 	pfree(scratch.data);
+	return present.done && erased.done;
+}
+
+/*
+ * Append a row image (tag 0x06) to buf: its member count, then each key
+ * and the commitment to its value, in key order (put_members).  side is
+ * 'k', 'o' or 'n'; erasure is the event's erasure record, or NULL.  False,
+ * with nothing appended, when it cannot be encoded: not an object, no salt
+ * for a member, a malformed erasure record.  buf NULL: only check.
+ */
+bool
+audit_row_image_put(StringInfo buf, Jsonb *image, const uint8 *row_salt,
+					Jsonb *erasure, char side)
+{
+	ImageErasure ie;
+	StringInfoData body;
+	uint32		count;
+	uint32		be;
+	bool		ok;
+
+	if (!JB_ROOT_IS_OBJECT(image) || !image_erasure(erasure, side, &ie))
+		return false;
+	if (buf == NULL)			/* a check: members need a look only if erased */
+		return (row_salt != NULL && erasure == NULL) ||
+			put_members(NULL, &image->root, row_salt, &ie, side, &count);
+	initStringInfo(&body);
+	ok = put_members(&body, &image->root, row_salt, &ie, side, &count);
+	if (ok)
+	{
+		appendStringInfoChar(buf, (char) FIELD_ROW_IMAGE);
+		be = pg_hton32((uint32) (body.len + sizeof(uint32)));
+		appendBinaryStringInfo(buf, (const char *) &be, sizeof(be));
+		be = pg_hton32(count);
+		appendBinaryStringInfo(buf, (const char *) &be, sizeof(be));
+		appendBinaryStringInfo(buf, body.data, body.len);
+	}
+	pfree(body.data);
+	return ok;
 }
 
 /* The event's row salt, or NULL if it has none of the right length. */
-static const uint8 *
-event_row_salt(const Datum *values, const bool *isnull, int natts)
+const uint8 *
+audit_event_row_salt(const Datum *values, const bool *isnull, int natts)
 {
 	bytea	   *salt;
 
@@ -249,6 +424,15 @@ event_row_salt(const Datum *values, const bool *isnull, int natts)
 	if (VARSIZE_ANY_EXHDR(salt) != AUDIT_ROW_SALT_LEN)
 		return NULL;
 	return (const uint8 *) VARDATA_ANY(salt);
+}
+
+/* The event's erasure record (audit.redact()), or NULL if it has none. */
+Jsonb *
+audit_event_erasure(const Datum *values, const bool *isnull, int natts)
+{
+	if (natts < Anum_event_erasure || isnull[Anum_event_erasure - 1])
+		return NULL;
+	return DatumGetJsonbP(values[Anum_event_erasure - 1]);
 }
 
 /*
@@ -299,7 +483,8 @@ audit_event_encode(StringInfo buf, const Datum *values, const bool *isnull,
 {
 	int			version = audit_event_format(values, isnull, natts);
 	int			nfields = 0;
-	const uint8 *row_salt = event_row_salt(values, isnull, natts);
+	const uint8 *row_salt = audit_event_row_salt(values, isnull, natts);
+	Jsonb	   *erasure = audit_event_erasure(values, isnull, natts);
 
 	if (version == 0)
 		elog(ERROR, "audit_ext: cannot encode an event of unknown format version");
@@ -314,9 +499,11 @@ audit_event_encode(StringInfo buf, const Datum *values, const bool *isnull,
 		if (!event_column_hashed(i, version))
 			continue;
 		if (AUDIT_EVENT_IS_ROW_IMAGE(i + 1) && !isnull[i])
-			put_row_image(buf, values[i], row_salt,
-						  i + 1 == Anum_event_row_key ? 'k' :
-						  i + 1 == Anum_event_old_row ? 'o' : 'n');
+		{
+			if (!audit_row_image_put(buf, DatumGetJsonbP(values[i]), row_salt,
+									 erasure, AUDIT_ROW_IMAGE_SIDE(i + 1)))
+				elog(ERROR, "audit_ext: cannot encode a row image: not an object, no salt, or a malformed erasure");
+		}
 		else
 			put_datum(buf, audit_event_columns[i].type, values[i], isnull[i]);
 	}

@@ -30,6 +30,7 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
+#include "archive.h"
 #include "chain_format.h"
 #include "checkpoint.h"
 #include "merkle.h"
@@ -174,14 +175,15 @@ put_bytea(StringInfo buf, const char *key, bytea *b)
 }
 
 /*
- * One event column as a JSON member: timestamps as microseconds (key
+ * One column as a JSON member (of an event, and in bundles of a block or a
+ * transaction too): timestamps as microseconds (key
  * "<name>_us"), xid8 as an unsigned number, inet as its output text, jsonb
  * (row images too) as a string holding its canonical text (jsonb_out), the
  * very bytes the leaf hash covers, so a verifier encodes the event again
  * exactly; bytea (row_salt) as hex without \x.
  */
-static void
-put_event_column(StringInfo buf, const AuditColumn *c, Datum value, bool isnull)
+void
+audit_json_put_column(StringInfo buf, const AuditColumn *c, Datum value, bool isnull)
 {
 	const char *key = c->type == TIMESTAMPTZOID ? psprintf("%s_us", c->name) : c->name;
 
@@ -226,7 +228,7 @@ event_json(const Datum *values, const bool *isnull)
 	{
 		if (i == Anum_event_leaf_hash - 1)
 			continue;			/* leaf_hash goes beside the event */
-		put_event_column(&buf, &audit_event_columns[i], values[i], isnull[i]);
+		audit_json_put_column(&buf, &audit_event_columns[i], values[i], isnull[i]);
 	}
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
@@ -239,6 +241,22 @@ not_provable(const char *msg, const char *hint)
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("%s", msg),
 			 hint ? errhint("%s", hint) : 0));
+}
+
+/* An archived event's payload, and so its proof, is in its archive bundle. */
+static void
+proof_archived(Snapshot snap, int64 event_id, int64 archive_id)
+{
+	int			n;
+	AuditArchiveRange *ranges = audit_archive_ranges(snap, &n);
+	const AuditArchiveRange *a = audit_archive_find(ranges, n, archive_id);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("event %lld was archived; its proof is in archive bundle \"%s\"",
+					(long long) event_id, a && a->bundle ? a->bundle : "(unknown)"),
+			 errdetail("Archive %lld removed its payload.", (long long) archive_id),
+			 errhint("Verify the bundle with audit_verify --bundle.")));
 }
 
 /* The event, its leaf, and the leaves of its transaction's tree. */
@@ -269,6 +287,8 @@ proof_event(Snapshot snap, int64 event_id, Datum *values, bool *isnull,
 	memset(isnull, true, Natts_event * sizeof(bool));
 	heap_deform_tuple(heap_copytuple(tup), RelationGetDescr(rel), values, isnull);
 	scan_end(&os);
+	if (audit_event_is_archived(values, isnull, RelationGetDescr(rel)->natts))
+		proof_archived(snap, event_id, DatumGetInt64(values[Anum_event_archive_id - 1]));
 	txid = U64FromFullTransactionId(DatumGetFullTransactionId(values[Anum_event_txid - 1]));
 
 	memset(leaves, 0, sizeof(*leaves));

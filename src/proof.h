@@ -11,9 +11,11 @@
 
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
 #include "utils/snapshot.h"
 
 #include "hash.h"
+#include "schema.h"
 
 /* Leaf hashes read from one of the trees. */
 typedef struct HashList
@@ -25,5 +27,7 @@ typedef struct HashList
 
 extern void audit_trail_block_hashes(Snapshot snap, int64 upto, HashList *out);
 extern char *audit_hash_path_json(uint8 (*path)[AUDIT_HASH_LEN], int len);
+extern void audit_json_put_column(StringInfo buf, const AuditColumn *c,
+								  Datum value, bool isnull);
 
 #endif							/* AUDIT_PROOF_H */

@@ -216,6 +216,22 @@ event_row_salt(JsonbContainer *ev, int version, Datum *values, bool *isnull)
 }
 
 /*
+ * The event's erasure record (audit.redact()): no field, but the
+ * commitments of the members it erased, and the salts of those that stay,
+ * are there.  Absent from proofs made before audit_ext 0.4; false if it is
+ * JSON text not in canonical form.
+ */
+static bool
+event_erasure(JsonbContainer *ev, Datum *values, bool *isnull)
+{
+	const int	er = Anum_event_erasure - 1;
+	const AuditColumn *c = &audit_event_columns[er];
+
+	return event_field_absent(ev, c) ||
+		event_field(ev, c, &values[er], &isnull[er]);
+}
+
+/*
  * The leaf hash of the proof's event, encoded from its fields in its own
  * format version.  False when the event cannot be one the server wrote: a
  * format version not known here, a value in a column its version does not
@@ -253,7 +269,8 @@ event_leaf(JsonbContainer *ev, uint8 leaf[AUDIT_HASH_LEN])
 			return false;
 	}
 	event_row_salt(ev, version, values, isnull);
-	if (audit_event_format(values, isnull, Natts_event) != version ||
+	if (!event_erasure(ev, values, isnull) ||
+		audit_event_format(values, isnull, Natts_event) != version ||
 		!audit_event_images_encodable(values, isnull, Natts_event))
 		return false;
 	audit_event_leaf_hash(values, isnull, Natts_event, leaf);

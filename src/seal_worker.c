@@ -60,6 +60,7 @@
 #include "seal.h"
 #include "seal_worker.h"
 #include "shmem.h"
+#include "startup_event.h"
 #include "store.h"
 
 /* Launcher */
@@ -614,6 +615,7 @@ sealer_loop(void)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
+		audit_startup_event_record();
 		audit_queue_drain(sealer_failures > 0);
 		delay = sealer_round(sealer_failures > 0);
 		sealer_failures = 0;

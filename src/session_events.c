@@ -95,6 +95,7 @@ static bool session_login_captured = false;
 static bool session_logged_in = false;
 static bool session_excluded = false;	/* no login nor logout, decided at login */
 static bool session_emitting = false;
+static bool session_refusal_recorded = false;	/* the guard's error is in */
 static const char *session_auth_method = NULL;
 static SessionInfo session;
 
@@ -445,6 +446,30 @@ session_record_error(const ErrorData *edata)
 }
 
 /*
+ * The guard is about to refuse a statement (SQLSTATE 42501, message and
+ * detail):
+ * record it now, as the error event the log hook would record, so that
+ * the attempt is in the trail even if the session keeps its errors out of
+ * the server log (log_min_messages).  The log hook then lets that error
+ * pass.
+ */
+void
+audit_session_record_refusal(const char *message, const char *detail)
+{
+	ErrorData	edata = {0};
+
+	if (!session_logged_in || !session_audited_process() || session_emitting)
+		return;
+	edata.sqlerrcode = ERRCODE_INSUFFICIENT_PRIVILEGE;
+	edata.message = (char *) message;
+	edata.detail = (char *) detail;
+	session_emitting = true;
+	session_record_error(&edata);
+	session_emitting = false;
+	session_refusal_recorded = true;
+}
+
+/*
  * After a failed statement's transaction (or subtransaction) has released
  * its locks, wait for its error event to be committed: the session goes
  * on only once its failure is in the trail, and holds nobody up meanwhile.
@@ -485,7 +510,10 @@ static void
 session_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
 	if (event == XACT_EVENT_ABORT)
+	{
 		session_emitting = false;	/* should the hook ever have thrown */
+		session_refusal_recorded = false;
+	}
 	if (!session_authenticated || session_logged_in || !OidIsValid(MyDatabaseId))
 		return;
 	if (event == XACT_EVENT_PRE_COMMIT)
@@ -508,6 +536,12 @@ session_emit_log(ErrorData *edata)
 	if (edata->elevel < ERROR || edata->elevel >= PANIC || session_emitting ||
 		!session_audited_process() || audit_in_internal())
 		return;
+	if (session_refusal_recorded &&
+		edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
+	{
+		session_refusal_recorded = false;	/* the guard recorded it */
+		return;
+	}
 
 	session_emitting = true;
 	if (session_logged_in)

@@ -11,5 +11,7 @@
 
 extern void audit_session_define_settings(void);
 extern void audit_session_events_init(void);
+extern void audit_session_record_refusal(const char *message,
+										 const char *detail);
 
 #endif							/* AUDIT_SESSION_EVENTS_H */

@@ -59,6 +59,13 @@ typedef struct AuditSlot
 #define AUDIT_MAX_PAUSED	8
 #define AUDIT_PAUSE_MS		10000
 
+/*
+ * Databases whose startup event is in the trail since the server (or its
+ * shared memory, after a crash) started.  Beyond this many databases the
+ * others get none.
+ */
+#define AUDIT_MAX_STARTED	256
+
 typedef struct AuditPause
 {
 	Oid			dbid;
@@ -79,6 +86,8 @@ typedef struct AuditShared
 	int			nabsent;
 	Oid			absent[AUDIT_MAX_ABSENT];
 	AuditPause	paused[AUDIT_MAX_PAUSED];
+	int			nstarted;
+	Oid			started[AUDIT_MAX_STARTED];
 
 	int			nslots;
 	AuditSlot	slots[FLEXIBLE_ARRAY_MEMBER];
@@ -443,6 +452,32 @@ audit_sealer_register(void)
 	if (ok)
 		before_shmem_exit(sealer_deregister, (Datum) 0);
 	return ok;
+}
+
+/*
+ * Is dbid's startup event yet to be recorded since shared memory was set
+ * up?  Only dbid's sealer asks, and marks it once recorded.
+ */
+bool
+audit_startup_pending(Oid dbid)
+{
+	bool		pending;
+
+	LWLockAcquire(audit_shared->lock, LW_SHARED);
+	pending = audit_shared->nstarted < AUDIT_MAX_STARTED;
+	for (int i = 0; pending && i < audit_shared->nstarted; i++)
+		pending = (audit_shared->started[i] != dbid);
+	LWLockRelease(audit_shared->lock);
+	return pending;
+}
+
+void
+audit_startup_mark(Oid dbid)
+{
+	LWLockAcquire(audit_shared->lock, LW_EXCLUSIVE);
+	if (audit_shared->nstarted < AUDIT_MAX_STARTED)
+		audit_shared->started[audit_shared->nstarted++] = dbid;
+	LWLockRelease(audit_shared->lock);
 }
 
 /*

@@ -34,6 +34,8 @@ extern void audit_slot_clear(void);
 extern bool audit_slot_horizon(Oid dbid, uint64 handed_out, uint64 *horizon);
 
 extern bool audit_sealer_register(void);
+extern bool audit_startup_pending(Oid dbid);
+extern void audit_startup_mark(Oid dbid);
 extern void audit_sealer_release_database(Oid dbid);
 extern AuditSealerNeed audit_sealer_need(Oid dbid, TimestampTz now);
 extern Latch *audit_sealer_latch(Oid dbid);

@@ -68,6 +68,7 @@ typedef struct StoreCache
 {
 	bool		valid;			/* relids[] are up to date */
 	bool		available;		/* every relation was found */
+	Oid			nspid;			/* schema audit, once available */
 	Oid			relids[AUDIT_REL_COUNT];
 	bool		checked[AUDIT_REL_COUNT];	/* layout verified */
 	int			natts[AUDIT_REL_COUNT]; /* columns found, once checked */
@@ -148,6 +149,7 @@ store_refresh(void)
 			return;
 		store_cache.relids[i] = relid;
 	}
+	store_cache.nspid = nspid;
 	store_cache.available = true;
 }
 
@@ -161,6 +163,16 @@ audit_store_available(void)
 	if (!store_cache.valid)
 		store_refresh();
 	return store_cache.available;
+}
+
+/*
+ * Schema audit of the installed extension, or InvalidOid when audit_ext is
+ * not installed here (a user's own schema named audit is not ours).
+ */
+Oid
+audit_store_namespace(void)
+{
+	return audit_store_available() ? store_cache.nspid : InvalidOid;
 }
 
 static void

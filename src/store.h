@@ -32,6 +32,7 @@ typedef enum AuditRel
 } AuditRel;
 
 extern bool audit_store_available(void);
+extern Oid	audit_store_namespace(void);
 extern Oid	audit_store_relid(AuditRel which);
 extern Relation audit_store_open(AuditRel which, LOCKMODE lockmode);
 extern void audit_store_insert(Relation rel, const Datum *values,

@@ -62,11 +62,12 @@ static Datum
 summary_row(FunctionCallInfo fcinfo, const VerifyResult *r)
 {
 	TupleDesc	tupdesc;
-	Datum		values[9];
-	bool		isnull[9] = {0};
+	Datum		values[10];
+	bool		isnull[10] = {0};
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE ||
+		tupdesc->natts < 9 || tupdesc->natts > 10)
+		elog(ERROR, "return type must be a row type of 9 or 10 columns");
 	values[0] = BoolGetDatum(r->problems == 0);
 	values[1] = Int64GetDatum(r->blocks_checked);
 	values[2] = Int64GetDatum(r->transactions_checked);
@@ -79,6 +80,8 @@ summary_row(FunctionCallInfo fcinfo, const VerifyResult *r)
 	values[7] = Int64GetDatum(r->problems);
 	values[8] = r->first_problem ? CStringGetTextDatum(r->first_problem) : (Datum) 0;
 	isnull[8] = r->first_problem == NULL;
+	/* archived_events, from audit_ext 0.4 on */
+	values[9] = Int64GetDatum(r->archived_events);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
 													  values, isnull)));
 }

@@ -39,6 +39,7 @@
 #include "utils/snapmgr.h"
 #include "utils/xid8.h"
 
+#include "archive.h"
 #include "chain_format.h"
 #include "event_format.h"
 #include "event_images.h"
@@ -61,6 +62,8 @@ typedef struct Verifier
 	uint8		chain_id[AUDIT_CHAIN_ID_LEN];
 	uint64		own_txid;		/* this transaction's, if it has one */
 	int64		matched_events; /* events reached through a transaction */
+	AuditArchiveRange *archives;	/* audit.archive, by archive_id */
+	int			narchives;
 	Relation	event_rel;
 	Relation	event_idx;
 	IndexScanDesc event_scan;
@@ -149,6 +152,27 @@ stored_hash(Datum d, bool isnull)
 }
 
 /*
+ * An archived event is not encoded again: its stored leaf hash stands for
+ * it, provided an archive covers its block and its payload is gone.
+ */
+static void
+verify_archived_event(Verifier *v, const Where *w, const Datum *values,
+					  const bool *isnull, int natts, const uint8 *stored)
+{
+	int64		archive_id = DatumGetInt64(values[Anum_event_archive_id - 1]);
+
+	v->res->archived_events++;
+	if (!audit_archive_covers(v->archives, v->narchives, archive_id, w->block_id))
+		report(v, w, "event altered",
+			   psprintf("payload removed outside an archive: archive %lld does not cover its block",
+						(long long) archive_id));
+	else if (!audit_event_payload_removed(isnull, natts))
+		report(v, w, "event altered", "an archived event holds payload");
+	if (stored == NULL)
+		report(v, w, "event altered", "leaf hash is missing or malformed");
+}
+
+/*
  * Check one event against its leaf hash.  leaf receives the leaf to build
  * the transaction's root from: the stored one, so that an altered event is
  * reported here and not again as a digest mismatch.
@@ -171,6 +195,11 @@ verify_event(Verifier *v, Where *w, TupleTableSlot *slot,
 	if (stored)
 		memcpy(leaf, stored, AUDIT_HASH_LEN);
 
+	if (audit_event_is_archived(values, isnull, natts))
+	{
+		verify_archived_event(v, w, values, isnull, natts, stored);
+		return;
+	}
 	if (audit_event_format(values, isnull, natts) == 0)
 	{
 		report(v, w, "event altered", "unknown format version");
@@ -633,6 +662,7 @@ verifier_open(Verifier *v)
 	v->txn_cxt = AllocSetContextCreate(CurrentMemoryContext, "audit_ext verify transaction",
 									   ALLOCSET_DEFAULT_SIZES);
 	audit_chain_id(v->chain_id);
+	v->archives = audit_archive_ranges(v->snap, &v->narchives);
 	v->event_rel = audit_store_open(AUDIT_REL_EVENT, AccessShareLock);
 	v->event_idx = index_open(audit_store_relid(AUDIT_REL_EVENT_TXID_IDX), AccessShareLock);
 	v->event_scan = index_beginscan(v->event_rel, v->event_idx, v->snap, 1, 0);

@@ -33,6 +33,7 @@ typedef struct VerifyResult
 	int64		transactions_checked;
 	int64		events_checked;
 	int64		unsealed_events;
+	int64		archived_events;	/* checked by their stored leaf hash */
 	int64		last_verified_block;	/* 0 if none */
 	bool		has_head;
 	uint8		head_hash[AUDIT_HASH_LEN];

@@ -74,8 +74,42 @@ typedef struct AvEvent
 	int64		format_version;
 	AvHash		leaf_hash;
 	bool		row_salt_ok;	/* row_salt is there and 16 bytes long */
+	bool		row_salt_null;	/* row_salt is NULL (erased events: salts kept) */
 	uint8		row_salt[AV_ROW_SALT_LEN];
+	const char *erasure;		/* its erasure record's text (not owned), or NULL */
+	size_t		erasure_len;
+	bool		archived;		/* archive_id is set: payload removed */
+	int64		archive_id;
 } AvEvent;
+
+/*
+ * An event's erasure record (audit.redact(); docs/FORMAT.md, "Erasure"), by
+ * side of the row images (k, o, n): the members erased, in jsonb's key
+ * order, with their commitments, and the salts kept for those that stay.
+ */
+#define AV_ERASURE_SIDES	3
+#define AV_MEMBER_SALT_LEN	16
+
+typedef struct AvErasedMember
+{
+	const char *key;			/* points into the parsed record */
+	size_t		keylen;
+	uint8		commitment[AUDIT_HASH_LEN];
+} AvErasedMember;
+
+typedef struct AvImageErasure
+{
+	bool		ok;				/* its part of the record is well formed */
+	int			nerased;
+	AvErasedMember *erased;
+	struct json_object *salts;	/* key -> salt hex, or NULL */
+} AvImageErasure;
+
+typedef struct AvErasure
+{
+	struct json_object *root;
+	AvImageErasure side[AV_ERASURE_SIDES];
+} AvErasure;
 
 /* A growing byte buffer. */
 typedef struct AvBuf
@@ -93,7 +127,8 @@ typedef enum AvEventStatus
 	AV_EVENT_UNHASHED_VALUES,	/* fields its version does not encode hold values */
 	AV_EVENT_ROW_IMAGE,			/* a row image cannot be encoded */
 	AV_EVENT_NO_LEAF,			/* leaf hash missing or not 32 bytes */
-	AV_EVENT_MISMATCH			/* stored and computed leaf hashes differ */
+	AV_EVENT_MISMATCH,			/* stored and computed leaf hashes differ */
+	AV_EVENT_ARCHIVED			/* not encoded: its stored leaf stands for it */
 } AvEventStatus;
 
 /*
@@ -111,7 +146,23 @@ typedef struct AvEventRec
 	bool		has_stored;
 	uint8		stored[AUDIT_HASH_LEN];
 	uint8		computed[AUDIT_HASH_LEN];
+	int64		archive_id;		/* AV_EVENT_ARCHIVED: of which archive */
+	bool		holds_payload;	/* AV_EVENT_ARCHIVED, yet a field holds a value */
 } AvEventRec;
+
+/* The archives of a trail (audit.archives, archives.jsonl), by archive_id. */
+typedef struct AvArchive
+{
+	int64		archive_id;
+	int64		first_block;
+	int64		last_block;
+} AvArchive;
+
+typedef struct AvArchives
+{
+	int			n;
+	AvArchive  *items;
+} AvArchives;
 
 /* A row of audit.txn. */
 typedef struct AvTxn
@@ -183,8 +234,23 @@ extern void av_event_check(const AvEvent *ev, AvEventRec *rec);
 extern void av_event_rec_leaf(const AvEventRec *rec, uint8 out[AUDIT_HASH_LEN]);
 extern void av_event_set_row_salt(AvEvent *ev, const uint8 *bytes, size_t len);
 
+/* av_archive.c */
+extern void av_archives_add(AvArchives *a, int64 archive_id, int64 first_block,
+							int64 last_block);
+extern void av_archives_sort(AvArchives *a);
+extern bool av_archives_cover(const AvArchives *a, int64 archive_id, int64 block_id);
+extern void av_archives_free(AvArchives *a);
+
+/* av_erasure.c */
+extern void av_erasure_parse(AvErasure *e, const char *s, size_t len,
+							 const char *ctx);
+extern const AvImageErasure *av_erasure_side(const AvErasure *e, char side);
+extern bool av_erasure_salt(const AvImageErasure *ie, const uint8 *key,
+							size_t keylen, uint8 out[AV_MEMBER_SALT_LEN]);
+extern void av_erasure_free(AvErasure *e);
+
 /* av_row_image.c */
 extern bool av_row_image_put(AvBuf *b, const AvField *f, const uint8 *row_salt,
-							 char side);
+							 const AvImageErasure *ie, char side);
 
 #endif							/* AV_H */

@@ -236,6 +236,29 @@ bundle_next_event(void *arg, AvEventRec *rec)
 	return av_sorter_next(b->events, rec);
 }
 
+/* archives.jsonl, when there is one: the archives its events name. */
+static void
+read_archives(Bundle *b, AvArchives *out)
+{
+	char	   *path = bundle_path(b, "archives.jsonl");
+	AvLines		lines;
+	json_object *obj;
+	struct stat st;
+
+	memset(out, 0, sizeof(*out));
+	if (stat(path, &st) == 0)
+	{
+		av_lines_open(&lines, path);
+		while ((obj = av_lines_next(&lines)) != NULL)
+			av_archives_add(out, av_json_int64(obj, "archive_id", lines.ctx),
+							av_json_int64(obj, "first_block", lines.ctx),
+							av_json_int64(obj, "last_block", lines.ctx));
+		av_lines_close(&lines);
+	}
+	free(path);
+	av_archives_sort(out);
+}
+
 /* The bundle's checkpoint.json, when there is one, joins the checkpoints. */
 static void
 add_own_checkpoint(Bundle *b, AvCheckpoints *cps)
@@ -267,6 +290,7 @@ av_bundle_verify(const char *dir, const AvKeyring *keys, AvCheckpoints *cps,
 	memset(&src, 0, sizeof(src));
 	b.dir = av_strdup(dir);
 	read_chain(&b, src.chain_id);
+	read_archives(&b, &src.archives);
 	add_own_checkpoint(&b, cps);
 	path = bundle_path(&b, "transactions.jsonl");
 	av_lines_open(&b.txns, path);
@@ -287,6 +311,7 @@ av_bundle_verify(const char *dir, const AvKeyring *keys, AvCheckpoints *cps,
 	av_lines_close(&b.blocks);
 	av_lines_close(&b.txns);
 	av_sorter_free(b.events);
+	av_archives_free(&src.archives);
 	free(b.map);
 	free(b.dir);
 	return rc;

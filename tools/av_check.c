@@ -57,6 +57,7 @@ typedef struct Walk
 	int64		events;
 	int64		unsealed_txns;
 	int64		unsealed_events;
+	int64		archived_events;
 	int64		signatures;
 	int64		checkpoints_matched;
 } Walk;
@@ -105,6 +106,24 @@ problem_hashes(const AvWhere *where, const char *problem, const char *fmt,
 }
 
 /*
+ * An archived event: its stored leaf stands for it, if an archive covers
+ * its block and its payload is gone (as the server's verify checks it).
+ */
+static void
+check_archived_event(Walk *w, const AvWhere *where, const AvEventRec *ev)
+{
+	w->archived_events++;
+	if (!av_archives_cover(&w->src->archives, ev->archive_id, where->block_id))
+		av_problem(where, "event altered",
+				   "payload removed outside an archive: archive " INT64_FORMAT " does not cover its block",
+				   ev->archive_id);
+	else if (ev->holds_payload)
+		av_problem(where, "event altered", "an archived event holds payload");
+	if (!ev->has_stored)
+		av_problem(where, "event altered", "leaf hash is missing or malformed");
+}
+
+/*
  * Report what checking the event found, and give the leaf its
  * transaction's tree is rebuilt from.
  */
@@ -114,7 +133,9 @@ check_event(Walk *w, AvWhere *where, const AvEventRec *ev,
 {
 	where->event_id = ev->event_id;
 	w->events++;
-	if (ev->status == AV_EVENT_MISMATCH)
+	if (ev->status == AV_EVENT_ARCHIVED)
+		check_archived_event(w, where, ev);
+	else if (ev->status == AV_EVENT_MISMATCH)
 		problem_hashes(where, "event altered", "stored leaf hash %s, computed %s",
 					   ev->stored, ev->computed);
 	else if (ev->status != AV_EVENT_OK)
@@ -457,6 +478,9 @@ summary(const Walk *w)
 	}
 	printf("ok: %s, " INT64_FORMAT " unsealed event%s", counts, w->unsealed_events,
 		   w->unsealed_events == 1 ? "" : "s");
+	if (w->archived_events > 0)
+		printf(", " INT64_FORMAT " archived event%s", w->archived_events,
+			   w->archived_events == 1 ? "" : "s");
 	if (w->keys->n > 0)
 		printf(", " INT64_FORMAT " signature%s checked", w->signatures,
 			   w->signatures == 1 ? "" : "s");

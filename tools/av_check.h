@@ -26,6 +26,7 @@ typedef struct AvSource
 	bool		(*next_txn) (void *arg, AvTxn *out);
 	bool		(*next_event) (void *arg, AvEventRec *out);
 	uint8		chain_id[AUDIT_CHAIN_ID_LEN];
+	AvArchives	archives;		/* sorted by archive_id */
 	const char *name;			/* for the summary: "database", "bundle DIR" */
 } AvSource;
 

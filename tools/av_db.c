@@ -95,7 +95,16 @@ const AvColumn av_event_cols[AV_EV_NCOLS] = {
 	{"changed_columns", "changed_columns", AV_COL_JSON},
 	{"format_version", "format_version", AV_COL_INT},
 	{"leaf_hash", "leaf_hash", AV_COL_HEX},
-	{"row_salt", "row_salt", AV_COL_HEX}
+	{"row_salt", "row_salt", AV_COL_HEX},
+	{"archive_id", "archive_id", AV_COL_INT},
+	{"erasure", "erasure", AV_COL_JSON}
+};
+
+/* audit.archives, as far as verification needs it (archives.jsonl). */
+const AvColumn av_archive_cols[3] = {
+	{"archive_id", "archive_id", AV_COL_INT},
+	{"first_block", "first_block", AV_COL_INT},
+	{"last_block", "last_block", AV_COL_INT}
 };
 
 /* libpq's message without its trailing newlines. */
@@ -257,6 +266,8 @@ av_db_begin(AvDb *db)
 	db->block_rel = db->base_tables ? "audit.block" : "audit.blocks";
 	db->event_format = event_layout_format(db);
 	db->has_row_salt = event_rel_columns(db, "'row_salt'") == 1;
+	db->has_archive_id = event_rel_columns(db, "'archive_id'") == 1;
+	db->has_erasure = event_rel_columns(db, "'erasure'") == 1;
 	check_row_salt_readable(db);
 }
 
@@ -363,6 +374,8 @@ sql_with_events(const AvDb *db, const char *before, const char *after)
 	for (int i = av_event_field_count(db->event_format); i < AV_EVENT_FIELDS; i++)
 		absent[i] = true;
 	absent[AV_EV_ROW_SALT] = !db->has_row_salt;
+	absent[AV_EV_ARCHIVE_ID] = !db->has_archive_id;
+	absent[AV_EV_ERASURE] = !db->has_erasure;
 	return sql_with_list(before, av_event_cols, AV_EV_NCOLS, "e", after, absent);
 }
 
@@ -425,6 +438,37 @@ av_sql_events_by_id(const AvDb *db)
 
 	free(from);
 	return sql;
+}
+
+/* The archives (audit.archives), by archive_id; none before audit_ext 0.4. */
+char *
+av_sql_archives(const AvDb *db)
+{
+	if (!db->has_archive_id)
+		return av_strdup("SELECT NULL::bigint, NULL::bigint, NULL::bigint WHERE false");
+	return sql_with_list("SELECT ", av_archive_cols, 3, "a",
+						 " FROM audit.archives a ORDER BY a.archive_id", NULL);
+}
+
+void
+av_db_archives(AvDb *db, AvArchives *out)
+{
+	char	   *sql = av_sql_archives(db);
+	PGresult   *res = av_db_query(db, sql);
+
+	memset(out, 0, sizeof(*out));
+	for (int r = 0; r < PQntuples(res); r++)
+	{
+		int64		v[3];
+
+		for (int c = 0; c < 3; c++)
+			if (!av_parse_int64(PQgetvalue(res, r, c), &v[c]))
+				av_fatal("audit.archives holds a value that is not an integer");
+		av_archives_add(out, v[0], v[1], v[2]);
+	}
+	PQclear(res);
+	free(sql);
+	av_archives_sort(out);
 }
 
 void

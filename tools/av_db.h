@@ -23,6 +23,8 @@ typedef struct AvDb
 	const char *block_rel;		/* audit.block or audit.blocks */
 	int			event_format;	/* newest event format whose columns it has */
 	bool		has_row_salt;	/* the event relation shows row_salt */
+	bool		has_archive_id; /* ... and archive_id (audit_ext 0.4) */
+	bool		has_erasure;	/* ... and erasure (audit_ext 0.4) */
 } AvDb;
 
 /* A server-side cursor, read a batch of rows at a time. */
@@ -54,7 +56,9 @@ enum
 #define AV_EV_FORMAT_VERSION	AV_EVENT_FIELDS
 #define AV_EV_LEAF_HASH			(AV_EVENT_FIELDS + 1)
 #define AV_EV_ROW_SALT			(AV_EVENT_FIELDS + 2)
-#define AV_EV_NCOLS				(AV_EVENT_FIELDS + 3)
+#define AV_EV_ARCHIVE_ID		(AV_EVENT_FIELDS + 3)
+#define AV_EV_ERASURE			(AV_EVENT_FIELDS + 4)
+#define AV_EV_NCOLS				(AV_EVENT_FIELDS + 5)
 
 #define AV_BLOCK_NCOLS			AV_BLOCK_FRONTIER	/* without the frontier */
 #define AV_TXN_NCOLS			(AV_TXN_DIGEST + 1)
@@ -87,12 +91,15 @@ av_col_is_string(AvColKind kind)
 extern const AvColumn av_block_cols[AV_BLOCK_FRONTIER + 1];
 extern const AvColumn av_txn_cols[AV_TXN_NCOLS];
 extern const AvColumn av_event_cols[AV_EV_NCOLS];
+extern const AvColumn av_archive_cols[3];
 
 extern void av_db_connect(AvDb *db, const char *conninfo);
 extern void av_db_begin(AvDb *db);
 extern PGresult *av_db_query(AvDb *db, const char *sql);
 extern void av_db_chain_id(AvDb *db, uint8 out[AUDIT_CHAIN_ID_LEN]);
 extern char *av_db_digest(AvDb *db);
+extern void av_db_archives(AvDb *db, AvArchives *out);
+extern char *av_sql_archives(const AvDb *db);
 extern void av_db_finish(AvDb *db);
 
 extern char *av_sql_blocks(const AvDb *db);

@@ -77,10 +77,11 @@ static const int version_fields[AV_EVENT_FORMAT_MAX + 1] = {0, 15, 25, 29};
 
 /*
  * Append one field.  False, with nothing appended, for a row image that
- * cannot be encoded (not an object; no 16-byte row_salt).
+ * cannot be encoded (not an object; a member without a salt; a malformed
+ * erasure record).
  */
 static bool
-put_field(AvBuf *b, int i, const AvEvent *ev)
+put_field(AvBuf *b, int i, const AvEvent *ev, const AvErasure *erasure)
 {
 	const AvField *f = &ev->f[i];
 	uint8		tag = field_tags[i];
@@ -91,8 +92,9 @@ put_field(AvBuf *b, int i, const AvEvent *ev)
 		return true;
 	}
 	if (tag == TAG_ROW_IMAGE)
-		return av_row_image_put(b, f, ev->row_salt_ok ? ev->row_salt : NULL,
-								image_sides[i]);
+		return (ev->row_salt_ok || ev->row_salt_null) &&
+			av_row_image_put(b, f, ev->row_salt_ok ? ev->row_salt : NULL,
+							 av_erasure_side(erasure, image_sides[i]), image_sides[i]);
 	av_buf_put_u8(b, tag);
 	if (tag == TAG_INTEGER || tag == TAG_TIMESTAMP)
 	{
@@ -133,6 +135,7 @@ void
 av_event_set_row_salt(AvEvent *ev, const uint8 *bytes, size_t len)
 {
 	ev->row_salt_ok = (bytes != NULL && len == AV_ROW_SALT_LEN);
+	ev->row_salt_null = (bytes == NULL);
 	if (ev->row_salt_ok)
 		memcpy(ev->row_salt, bytes, AV_ROW_SALT_LEN);
 }
@@ -143,6 +146,7 @@ av_event_init(AvEvent *ev)
 	memset(ev, 0, sizeof(*ev));
 	for (int i = 0; i < AV_EVENT_FIELDS; i++)
 		ev->f[i].isnull = true;
+	ev->row_salt_null = true;
 }
 
 /*
@@ -157,6 +161,9 @@ av_event_leaf(const AvEvent *ev, uint8 out[AUDIT_HASH_LEN])
 	static AvBuf b = {NULL, 0, 0};	/* reused: one event at a time */
 	int			nfields = ev->has_format_version ?
 		av_event_field_count(ev->format_version) : 0;
+	AvErasure	erasure;
+	char	   *ctx;
+	bool		ok = true;
 
 	if (nfields == 0)
 		return AV_EVENT_UNKNOWN_VERSION;
@@ -166,9 +173,14 @@ av_event_leaf(const AvEvent *ev, uint8 out[AUDIT_HASH_LEN])
 	b.len = 0;
 	av_buf_put_u8(&b, (uint8) ev->format_version);
 	av_buf_put_u8(&b, (uint8) nfields);
-	for (int i = 0; i < nfields; i++)
-		if (!put_field(&b, i, ev))
-			return AV_EVENT_ROW_IMAGE;
+	ctx = ev->erasure ? av_psprintf("the erasure of event %lld", (long long) ev->f[0].i) : NULL;
+	av_erasure_parse(&erasure, ev->erasure, ev->erasure_len, ctx);
+	for (int i = 0; ok && i < nfields; i++)
+		ok = put_field(&b, i, ev, &erasure);
+	av_erasure_free(&erasure);
+	free(ctx);
+	if (!ok)
+		return AV_EVENT_ROW_IMAGE;
 	audit_hash_leaf(b.data, b.len, out);
 	return AV_EVENT_OK;
 }
@@ -207,6 +219,15 @@ av_event_check(const AvEvent *ev, AvEventRec *rec)
 	if (ev->leaf_hash.ok)
 		memcpy(rec->stored, ev->leaf_hash.h, AUDIT_HASH_LEN);
 
+	if (ev->archived)
+	{
+		/* not encoded: the walk checks an archive covers it */
+		rec->status = AV_EVENT_ARCHIVED;
+		rec->archive_id = ev->archive_id;
+		for (int i = 2; i < AV_EVENT_FIELDS; i++)
+			rec->holds_payload |= !ev->f[i].isnull;
+		return;
+	}
 	rec->status = av_event_leaf(ev, rec->computed);
 	if (rec->status != AV_EVENT_OK)
 		return;

@@ -12,7 +12,9 @@
  * are hashed as the bytes they decode to; a jsonb column is a string, its
  * canonical text, and so is a row image.  row_salt, which is no field but
  * salts the row images, is hex, or null; it may be left out of an event of
- * a version before 3, as its row images.
+ * a version before 3, as its row images.  So is erasure (audit.redact(),
+ * audit_ext 0.4): its canonical text as a string, or null; bundles and
+ * proofs made before 0.4 have none.
  *
  *-------------------------------------------------------------------------
  */
@@ -69,6 +71,12 @@ av_event_from_json(AvEvent *ev, json_object *obj, const char *ctx)
 			f->isnull = !av_json_int64_null(obj, key, ctx, &f->i);
 	}
 	row_salt_from_json(ev, obj, ctx);
+	if (av_json_has(obj, "erasure") &&
+		!av_json_text_null(obj, "erasure", ctx, &ev->erasure, &ev->erasure_len))
+		ev->erasure = NULL;
+	/* archive_id: bundles since audit_ext 0.4; absent means not archived */
+	if (av_json_has(obj, "archive_id"))
+		ev->archived = av_json_int64_null(obj, "archive_id", ctx, &ev->archive_id);
 	if (ev->f[0].isnull)
 		av_fatal("%s: \"event_id\" must not be null", ctx);
 }

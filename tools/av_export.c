@@ -9,6 +9,7 @@
  *	  transactions.jsonl	txid, position, event_count, committed_at_us, digest
  *	  events.jsonl			the event's fields, format_version, leaf_hash
  *	  checkpoint.json		SELECT audit.digest(), when a block exists
+ *	  archives.jsonl		archive_id, first_block, last_block of audit.archives
  *
  * All of it is read in one snapshot.  audit.digest() reads the newest block
  * as of its own call, which can be newer than the snapshot when a block is
@@ -218,6 +219,9 @@ export_once(AvDb *db, const char *dir)
 	sql = av_sql_events_by_id(db);
 	nevents = export_rows(db, dir, "events.jsonl", sql, av_event_cols,
 						  AV_EV_NCOLS, NULL);
+	free(sql);
+	sql = av_sql_archives(db);
+	(void) export_rows(db, dir, "archives.jsonl", sql, av_archive_cols, 3, NULL);
 	free(sql);
 	write_checkpoint(dir, digest);
 	report_export(dir, nblocks, ntxns, nevents);

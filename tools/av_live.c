@@ -213,6 +213,10 @@ event_from_row(const AvCursor *c, AvEvent *ev)
 	ev->has_format_version = av_cursor_value(c, 1 + AV_EV_FORMAT_VERSION) != NULL;
 	ev->format_version = int_col(c, 1 + AV_EV_FORMAT_VERSION);
 	hash_col(c, 1 + AV_EV_LEAF_HASH, &ev->leaf_hash);
+	ev->archived = av_cursor_value(c, 1 + AV_EV_ARCHIVE_ID) != NULL;
+	ev->archive_id = ev->archived ? int_col(c, 1 + AV_EV_ARCHIVE_ID) : 0;
+	ev->erasure = av_cursor_value(c, 1 + AV_EV_ERASURE);
+	ev->erasure_len = ev->erasure ? av_cursor_length(c, 1 + AV_EV_ERASURE) : 0;
 	salt = hex_col_or_null(c, 1 + AV_EV_ROW_SALT, &salt_len);
 	av_event_set_row_salt(ev, salt, salt_len);
 	free(salt);
@@ -272,6 +276,7 @@ av_live_verify(const char *conninfo, const AvKeyring *keys, AvCheckpoints *cps)
 	av_db_connect(&l.db, conninfo);
 	av_db_begin(&l.db);
 	av_db_chain_id(&l.db, src.chain_id);
+	av_db_archives(&l.db, &src.archives);
 	live_open_cursors(&l);
 	src.arg = &l;
 	src.next_block = live_next_block;
@@ -283,6 +288,7 @@ av_live_verify(const char *conninfo, const AvKeyring *keys, AvCheckpoints *cps)
 	av_cursor_close(&l.txns);
 	av_cursor_close(&l.events);
 	av_cursor_close(&l.orphans);
+	av_archives_free(&src.archives);
 	av_db_finish(&l.db);
 	return rc;
 }

@@ -17,8 +17,13 @@
  * counting brackets.  Only the canonical form is taken apart (jsonb's
  * separators, its key order, the escapes it prints in keys): that is the
  * text the commitments were made from, and any other text is not what the
- * server stored.  Such an image cannot be encoded, nor one without a
- * 16-byte row_salt; the event is then reported as altered.
+ * server stored.  Such an image cannot be encoded, nor one with a member
+ * that has no salt; the event is then reported as altered.
+ *
+ * After audit.redact() (docs/FORMAT.md, "Erasure") the members erased are
+ * in the event's erasure record as key and commitment, merged in key
+ * order with those present, and row_salt is gone: the salts of the
+ * members present are in the record too.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,9 +42,12 @@ typedef struct Image
 	const char *s;				/* the object's text */
 	size_t		len;
 	size_t		pos;			/* how far it is read */
-	const uint8 *row_salt;
+	const uint8 *row_salt;		/* NULL: salts from the erasure record */
+	const AvImageErasure *ie;	/* what audit.redact() erased, kept */
+	int			next_erased;	/* the next erased member to put */
 	char		side;			/* 'k', 'o' or 'n' */
 	uint32		count;			/* members encoded so far */
+	uint32		present;		/* ... of them read from the text */
 	AvBuf	   *key;			/* the key being read, unescaped */
 	AvBuf	   *prev;			/* the key before it */
 } Image;
@@ -197,27 +205,73 @@ key_follows(const AvBuf *prev, const AvBuf *key)
 	return key->len > 0 && memcmp(prev->data, key->data, key->len) < 0;
 }
 
-/* key_length, key, and the commitment to the value text v[0..vlen). */
+/* key_length, key, commitment. */
 static void
+put_key_commitment(AvBuf *b, const void *key, size_t keylen,
+				   const uint8 *commitment)
+{
+	av_buf_put_be(b, (uint64) keylen, 4);
+	av_buf_put(b, key, keylen);
+	av_buf_put(b, commitment, AUDIT_HASH_LEN);
+}
+
+/*
+ * The salt of the member being read: from row_salt, or else the one the
+ * erasure record kept; false if there is none.
+ */
+static bool
+member_salt(const Image *im, AvBuf *scratch, uint8 salt[AUDIT_HASH_LEN])
+{
+	if (im->row_salt == NULL)
+		return av_erasure_salt(im->ie, im->key->data, im->key->len, salt);
+	scratch->len = 0;
+	av_buf_put(scratch, im->row_salt, AV_ROW_SALT_LEN);
+	av_buf_put_u8(scratch, (uint8) im->side);
+	av_buf_put(scratch, im->key->data, im->key->len);
+	audit_hash_prefixed(COMMIT_PREFIX_SALT, scratch->data, scratch->len, salt);
+	return true;
+}
+
+/* The member of the key read, committed to from value text v[0..vlen). */
+static bool
 put_member(AvBuf *b, const Image *im, const char *v, size_t vlen)
 {
 	static AvBuf scratch = {NULL, 0, 0};
 	uint8		salt[AUDIT_HASH_LEN];
 	uint8		commitment[AUDIT_HASH_LEN];
 
-	scratch.len = 0;
-	av_buf_put(&scratch, im->row_salt, AV_ROW_SALT_LEN);
-	av_buf_put_u8(&scratch, (uint8) im->side);
-	av_buf_put(&scratch, im->key->data, im->key->len);
-	audit_hash_prefixed(COMMIT_PREFIX_SALT, scratch.data, scratch.len, salt);
+	if (!member_salt(im, &scratch, salt))
+		return false;
 	scratch.len = 0;
 	av_buf_put(&scratch, salt, COMMIT_SALT_LEN);
 	av_buf_put(&scratch, v, vlen);
 	audit_hash_prefixed(COMMIT_PREFIX_VALUE, scratch.data, scratch.len, commitment);
+	put_key_commitment(b, im->key->data, im->key->len, commitment);
+	return true;
+}
 
-	av_buf_put_be(b, (uint64) im->key->len, 4);
-	av_buf_put(b, im->key->data, im->key->len);
-	av_buf_put(b, commitment, AUDIT_HASH_LEN);
+/*
+ * The erased members that come before key (all of them, key NULL), by
+ * their kept commitments; false if one has key itself (it cannot be both
+ * erased and there).
+ */
+static bool
+put_erased_before(AvBuf *b, Image *im, const AvBuf *key)
+{
+	while (im->next_erased < im->ie->nerased)
+	{
+		const AvErasedMember *m = &im->ie->erased[im->next_erased];
+		AvBuf		mkey = {(uint8 *) m->key, m->keylen, m->keylen};
+
+		if (key != NULL && !key_follows(&mkey, key))
+			return !(mkey.len == key->len && memcmp(mkey.data, key->data, key->len) == 0);
+		if (im->count == PG_UINT32_MAX)
+			return false;
+		put_key_commitment(b, m->key, m->keylen, m->commitment);
+		im->count++;
+		im->next_erased++;
+	}
+	return true;
 }
 
 /* Read "key": value at pos and append its member. */
@@ -231,16 +285,18 @@ put_next_member(AvBuf *b, Image *im)
 	if (im->pos >= im->len || im->s[im->pos] != '"' || !scan_string(im) ||
 		!unescape_key(im->s + key_start, im->pos - 1 - key_start, im->key))
 		return false;
-	if (im->count > 0 && !key_follows(im->prev, im->key))
+	if (im->present > 0 && !key_follows(im->prev, im->key))
 		return false;
 	if (im->key->len > PG_UINT32_MAX || im->count == PG_UINT32_MAX ||
 		!scan_lit(im, ": "))
 		return false;
 	value_start = im->pos;
-	if (!scan_value(im))
+	if (!scan_value(im) || !put_erased_before(b, im, im->key) ||
+		im->count == PG_UINT32_MAX ||
+		!put_member(b, im, im->s + value_start, im->pos - value_start))
 		return false;
-	put_member(b, im, im->s + value_start, im->pos - value_start);
 	im->count++;
+	im->present++;
 	swap = im->prev;
 	im->prev = im->key;
 	im->key = swap;
@@ -263,22 +319,24 @@ put_members(AvBuf *b, Image *im)
 		if (!scan_lit(im, "}"))
 			return false;
 	}
-	return im->pos == im->len;
+	return im->pos == im->len && put_erased_before(b, im, NULL);
 }
 
 /*
  * Append the field of the row image f (not NULL) with its commitments
- * salted from row_salt (16 bytes; NULL if the event has none) and side.
- * False, with nothing appended, when it cannot be encoded.
+ * salted from row_salt (16 bytes; NULL if the event has none: then from
+ * the salts ie kept) and side, merged with the members ie erased.  False,
+ * with nothing appended, when it cannot be encoded.
  */
 bool
-av_row_image_put(AvBuf *b, const AvField *f, const uint8 *row_salt, char side)
+av_row_image_put(AvBuf *b, const AvField *f, const uint8 *row_salt,
+				 const AvImageErasure *ie, char side)
 {
 	static AvBuf keys[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
-	Image		im = {f->s, f->len, 0, row_salt, side, 0, &keys[0], &keys[1]};
+	Image		im = {f->s, f->len, 0, row_salt, ie, 0, side, 0, 0, &keys[0], &keys[1]};
 	size_t		start = b->len;
 
-	if (row_salt == NULL)
+	if (!ie->ok)
 		return false;
 	av_buf_put_u8(b, TAG_ROW_IMAGE);
 	av_buf_put_be(b, 0, 4);		/* length, set below */

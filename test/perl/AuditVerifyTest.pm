@@ -9,7 +9,7 @@ use Exporter 'import';
 use IPC::Run;
 use Test::More;
 
-our @EXPORT = qw(av problems_of server_report write_file);
+our @EXPORT = qw(av problems_of server_report write_file wait_for_startup_event);
 
 # Run audit_verify; returns (exit status, stdout, stderr, signal).
 sub av
@@ -41,6 +41,18 @@ sub server_report
 		       || ': ' || detail
 		  FROM audit.verify_report()});
 	return join("\n", sort split /\n/, $r);
+}
+
+# After a (re)start of $node, wait until the sealer of database $db has
+# recorded this start's startup event (there is one when a block was sealed
+# before the start).
+sub wait_for_startup_event
+{
+	my ($node, $db) = @_;
+	$node->poll_query_until($db // 'postgres', q{
+		SELECT count(*) = 1 FROM audit.event WHERE kind = 'server'
+		   AND (detail->>'server_started_at')::timestamptz = pg_postmaster_start_time()})
+	  or die 'no startup event for this start of the server';
 }
 
 sub write_file

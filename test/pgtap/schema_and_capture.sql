@@ -19,7 +19,8 @@ SELECT columns_are('audit', 'events', ARRAY[
 	'rows_affected', 'format_version', 'leaf_hash', 'block_id',
 	'class', 'statement_id', 'nesting_level', 'app_user', 'context',
 	'parameters', 'objects', 'sqlstate', 'message', 'detail',
-	'row_key', 'old_row', 'new_row', 'changed_columns', 'row_salt']);
+	'row_key', 'old_row', 'new_row', 'changed_columns', 'row_salt',
+	'archive_id', 'erasure']);
 SELECT col_type_is('audit', 'events', 'txid', 'xid8', 'txid is xid8');
 SELECT col_type_is('audit', 'events', 'client_addr', 'inet', 'client_addr is inet');
 SELECT col_type_is('audit', 'events', 'occurred_at', 'timestamp with time zone', 'occurred_at is timestamp with time zone');

@@ -5,6 +5,8 @@
 # writes to temporary tables in read-only transactions (recorded through the
 # event queue), and a commit-position sequence given a cache (sealing must
 # stop rather than skip).  The refusals along the way are error events.
+# Dropping the extension takes the guard off (a start-time setting):
+# 050_guard.pl tests the refusal with it on.
 
 use strict;
 use warnings;
@@ -22,6 +24,7 @@ shared_preload_libraries = 'audit_ext'
 # they are not what this test is about (030_session_events covers them):
 # leave them out.
 audit.log_connections = off
+audit.guard = off
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION audit_ext');
