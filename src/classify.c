@@ -129,10 +129,12 @@ audit_utility_class(Node *parsetree)
 }
 
 /*
- * A setting that says what is recorded: audit.*, and log_min_messages
- * (above "error", failed statements are never seen).  audit.app_user and
- * audit.context say on whose behalf, are anyone's to set, and appear in
- * every event that follows: their changes are not forced into the trail.
+ * A setting that says what is recorded: audit.*, log_min_messages (above
+ * "error", failed statements are never seen), and session_replication_role
+ * (replica silences ordinary triggers, and thereby hand-written audit
+ * triggers; ours fire anyway).  audit.app_user and audit.context say on
+ * whose behalf, are anyone's to set, and appear in every event that
+ * follows: their changes are not forced into the trail.
  */
 static bool
 is_audit_setting(const char *name)
@@ -140,17 +142,46 @@ is_audit_setting(const char *name)
 	if (name == NULL)
 		return false;
 	/* Errors reach the trail through the server log's reporting. */
-	if (pg_strcasecmp(name, "log_min_messages") == 0)
+	if (pg_strcasecmp(name, "log_min_messages") == 0 ||
+		pg_strcasecmp(name, "session_replication_role") == 0)
 		return true;
 	return pg_strncasecmp(name, "audit.", 6) == 0 &&
 		pg_strcasecmp(name, "audit.app_user") != 0 &&
 		pg_strcasecmp(name, "audit.context") != 0;
 }
 
+/* Does an ALTER TABLE enable or disable triggers (any, ours included)? */
+static bool
+alter_table_switches_triggers(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		switch (lfirst_node(AlterTableCmd, lc)->subtype)
+		{
+			case AT_EnableTrig:
+			case AT_EnableAlwaysTrig:
+			case AT_EnableReplicaTrig:
+			case AT_DisableTrig:
+			case AT_EnableTrigAll:
+			case AT_DisableTrigAll:
+			case AT_EnableTrigUser:
+			case AT_DisableTrigUser:
+				return true;
+			default:
+				break;
+		}
+	}
+	return false;
+}
+
 /*
- * Does the statement change an audit.* setting, for the session, a role, a
- * database or the server?  Such a statement is recorded whatever audit.log
- * and the exclusions say, so that switching auditing off is on record.
+ * Does the statement change what is recorded: an audit.* setting (or
+ * another of is_audit_setting's) for the session, a role, a database or
+ * the server, a trigger switched on or off, or a library loaded into the
+ * session?  Such a statement is recorded whatever audit.log and the
+ * exclusions say, so that switching auditing off is on record.
  */
 bool
 audit_utility_sets_audit_settings(Node *parsetree)
@@ -159,6 +190,10 @@ audit_utility_sets_audit_settings(Node *parsetree)
 
 	switch (nodeTag(parsetree))
 	{
+		case T_LoadStmt:
+			return true;
+		case T_AlterTableStmt:
+			return alter_table_switches_triggers((AlterTableStmt *) parsetree);
 		case T_VariableSetStmt:
 			set = (VariableSetStmt *) parsetree;
 			/* RESET ALL resets audit settings too */

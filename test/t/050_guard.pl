@@ -158,6 +158,26 @@ is(sql(q{SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit.event'::regclass
 is(sql(q{SELECT evtenabled FROM pg_event_trigger WHERE evtname = 'audit_ext_untrack_dropped'}), 'A',
 	'the event trigger is still enabled always');
 
+# --- what changes what is recorded is recorded, whatever audit.log says ----------------------
+
+$node->safe_psql('postgres', q{
+	SET audit.log = 'none';
+	SET session_replication_role = replica;
+	LOAD 'auto_explain';
+	ALTER TABLE acct DISABLE TRIGGER ALL;
+	ALTER TABLE acct ENABLE TRIGGER ALL;
+	RESET session_replication_role;
+	SELECT 1 FROM acct;
+});
+is(sql(qq{SELECT string_agg(statement, ' / ' ORDER BY event_id) FROM audit.event
+          WHERE event_id > $max_event AND kind = 'statement' AND session_role IS NOT NULL
+            AND statement NOT LIKE 'SET ROLE%' AND statement NOT LIKE '\\set%'
+            AND (statement LIKE 'SET audit.log%' OR statement LIKE '%session_replication_role%'
+                 OR statement LIKE 'LOAD%' OR statement LIKE 'ALTER TABLE acct%' OR statement LIKE 'SELECT 1 FROM acct%')}),
+	q{SET audit.log = 'none' / SET session_replication_role = replica / LOAD 'auto_explain' / } .
+	q{ALTER TABLE acct DISABLE TRIGGER ALL / ALTER TABLE acct ENABLE TRIGGER ALL / RESET session_replication_role},
+	'with audit.log = none: the SET itself, session_replication_role, LOAD and trigger switches are recorded; a SELECT is not');
+
 # --- the extension's own paths pass ---------------------------------------------------------
 
 sql(q{SET ROLE admin; SELECT audit.track('acct', '{}', '{balance}')});
