@@ -15,7 +15,8 @@
  *	- ProcessUtility_hook: what must be stopped before it starts, or that
  *	  no object access event reports (guard_utility.c): DROP / ALTER
  *	  EXTENSION audit_ext, DROP SCHEMA audit, CLUSTER and VACUUM FULL of
- *	  a relation of the schema, ALTER TABLE.
+ *	  a relation of the schema, ALTER TABLE.  A VACUUM FULL or CLUSTER of
+ *	  the whole database passes: it rewrites the trail, changing nothing.
  * The extension's own code paths pass (guard_span.c).  Each refusal is an
  * error with SQLSTATE 42501 whose message names the guard, and is recorded
  * as an error event that survives the rollback (session_events.c), even
@@ -48,11 +49,29 @@ static ExecutorCheckPerms_hook_type prev_check_perms = NULL;
 static object_access_hook_type prev_object_access = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
+/* A database-wide VACUUM FULL or CLUSTER is running (guard_utility.c). */
+static bool guard_rewriting_all = false;
+
 /* Is the guard to judge this, now? */
 static bool
 guard_active(void)
 {
-	return audit_guard && IsTransactionState() && !audit_guard_sanctioned();
+	return audit_guard && IsTransactionState() && !guard_rewriting_all &&
+		!audit_guard_sanctioned();
+}
+
+static void
+guard_run_utility(PlannedStmt *pstmt, const char *queryString,
+				  bool readOnlyTree, ProcessUtilityContext context,
+				  ParamListInfo params, QueryEnvironment *queryEnv,
+				  DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context,
+							 params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
 }
 
 void
@@ -163,14 +182,28 @@ guard_process_utility(PlannedStmt *pstmt, const char *queryString,
 					  ParamListInfo params, QueryEnvironment *queryEnv,
 					  DestReceiver *dest, QueryCompletion *qc)
 {
+	bool		rewrites_all = audit_guard_rewrites_all(pstmt->utilityStmt);
+
 	if (guard_active())
 		audit_guard_check_utility(pstmt->utilityStmt);
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context,
-							 params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+	if (!rewrites_all || guard_rewriting_all)
+	{
+		guard_run_utility(pstmt, queryString, readOnlyTree, context, params,
+						  queryEnv, dest, qc);
+		return;
+	}
+	/* Its transient relations in schema audit are the server's doing. */
+	guard_rewriting_all = true;
+	PG_TRY();
+	{
+		guard_run_utility(pstmt, queryString, readOnlyTree, context, params,
+						  queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		guard_rewriting_all = false;
+	}
+	PG_END_TRY();
 }
 
 void

@@ -31,5 +31,6 @@ extern char *audit_guard_describe(Oid classId, Oid objectId, int subId);
 
 /* guard_utility.c: statements refused before they run. */
 extern void audit_guard_check_utility(Node *parsetree);
+extern bool audit_guard_rewrites_all(Node *parsetree);
 
 #endif							/* AUDIT_GUARD_H */

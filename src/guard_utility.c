@@ -145,6 +145,22 @@ utility_check_vacuum_full(VacuumStmt *stmt)
 	}
 }
 
+/*
+ * Is it a VACUUM FULL or CLUSTER of the whole database?  It rewrites the
+ * trail's tables with the rest (the server creates, swaps and drops
+ * transient relations in schema audit meanwhile), changing no content.
+ */
+bool
+audit_guard_rewrites_all(Node *parsetree)
+{
+	if (IsA(parsetree, VacuumStmt))
+		return vacuum_is_full((VacuumStmt *) parsetree) &&
+			((VacuumStmt *) parsetree)->rels == NIL;
+	if (IsA(parsetree, ClusterStmt))
+		return ((ClusterStmt *) parsetree)->relation == NULL;
+	return false;
+}
+
 /* Refuse a utility statement that must not start; the guard is active. */
 void
 audit_guard_check_utility(Node *parsetree)

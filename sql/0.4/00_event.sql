@@ -26,3 +26,5 @@ COMMENT ON COLUMN audit.events.archive_id IS
 	'Set when audit.archive() moved the event''s payload out to an archive bundle (see audit.archives)';
 COMMENT ON COLUMN audit.events.erasure IS
 	'Set when audit.redact() erased values from the row images: which, by whom, when and why';
+COMMENT ON COLUMN audit.events.kind IS
+	'Event kind: statement, row, config, login, login_failed, logout, error or server (STARTUP: one per server start)';

@@ -187,6 +187,10 @@ sql(q{CREATE TABLE later (id int PRIMARY KEY); DROP TABLE acct});
 is(sql(q{SELECT count(*) FROM audit.tracked_table}), '0',
 	'the event trigger untracks a dropped table (it writes audit.tracked_table)');
 cmp_ok(sql('SELECT audit.seal()'), '>', 0, 'sealing writes blocks');
+my $relfilenode = sql(q{SELECT relfilenode FROM pg_class WHERE oid = 'audit.event'::regclass});
+sql('VACUUM (FULL)');
+isnt(sql(q{SELECT relfilenode FROM pg_class WHERE oid = 'audit.event'::regclass}), $relfilenode,
+	'a database-wide VACUUM FULL (no table named) rewrites the trail with the rest: it changes no content');
 is(sql('SELECT ok FROM audit.verify()'), 't', 'and the trail verifies');
 is(sql(q{ALTER EXTENSION audit_ext UPDATE; SELECT extversion FROM pg_extension WHERE extname = 'audit_ext'}),
 	'0.4', 'ALTER EXTENSION UPDATE passes (nothing to do at the newest version)');
