@@ -133,9 +133,11 @@ is(sql(q{SELECT count(*) FROM audit.event WHERE kind = 'error'
 is(sql(q{SELECT count(*) FROM audit.event WHERE kind = 'error' AND statement LIKE '%SET digest = NULL%'}), '1',
 	'an attempt inside a rolled-back subtransaction is recorded');
 
-# --- and as an ordinary role (refused by privileges first) ------------------------------------
+# --- and as an ordinary role (refused by privileges, or by the guard first) ------------------
 
-for my $case (@refused[0 .. 3, 7, 10, 14, 30, 34, 36, 40])
+# (VACUUM FULL of a table one does not own is skipped with a warning, not
+# an error, by the server itself: nothing to refuse.)
+for my $case (grep { $_->[0] ne 'VACUUM FULL' } @refused)
 {
 	my ($what, $stmt) = @$case;
 	my ($rc, $err) = attempt($stmt, 'mallory');
