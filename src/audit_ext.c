@@ -26,6 +26,7 @@
 #include "event_context.h"
 #include "filter.h"
 #include "guard.h"
+#include "log_json.h"
 #include "scope.h"
 #include "seal.h"
 #include "seal_worker.h"
@@ -81,6 +82,7 @@ define_settings(void)
 	audit_filter_define_settings();
 	audit_session_define_settings();
 	audit_guard_define_settings();
+	audit_log_json_define_settings();
 	MarkGUCPrefixReserved("audit");
 }
 

@@ -30,11 +30,13 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
+#include "alert.h"
 #include "event.h"
 #include "event_batch.h"
 #include "event_context.h"
 #include "event_format.h"
 #include "event_queue.h"
+#include "log_json.h"
 #include "redact.h"
 #include "scope.h"
 #include "schema.h"
@@ -320,6 +322,9 @@ event_write(const AuditEvent *event, const AuditContext *ctx, bool in_scope)
 	audit_event_rel_insert(rel, values, isnull);
 	audit_txn_add_event(RelationGetRelid(rel), leaf);
 	audit_event_rel_close(rel);
+	if (audit_log_to_server)
+		audit_log_json_note(values, isnull, natts);
+	audit_alert_note(values, isnull);
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(event_cxt);

@@ -52,12 +52,22 @@ static ProcessUtility_hook_type prev_process_utility = NULL;
 /* A database-wide VACUUM FULL or CLUSTER is running (guard_utility.c). */
 static bool guard_rewriting_all = false;
 
-/* Is the guard to judge this, now? */
+/* Is the guard to judge writes to the trail's rows, now? */
 static bool
 guard_active(void)
 {
-	return audit_guard && IsTransactionState() && !guard_rewriting_all &&
-		!audit_guard_sanctioned();
+	return audit_guard && IsTransactionState() && !audit_guard_sanctioned();
+}
+
+/*
+ * And changes to its objects?  Not while a database-wide rewrite makes its
+ * transient relations (rows stay guarded: an index expression evaluated
+ * meanwhile gets no pass).
+ */
+static bool
+guard_active_for_objects(void)
+{
+	return guard_active() && !guard_rewriting_all;
 }
 
 static void
@@ -169,7 +179,7 @@ guard_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 {
 	if (prev_object_access)
 		prev_object_access(access, classId, objectId, subId, arg);
-	if (guard_access_is_internal(access, arg) || !guard_active() ||
+	if (guard_access_is_internal(access, arg) || !guard_active_for_objects() ||
 		!audit_guard_protects(classId, objectId, subId))
 		return;
 	audit_guard_refuse(guard_access_verb(access),
@@ -184,7 +194,7 @@ guard_process_utility(PlannedStmt *pstmt, const char *queryString,
 {
 	bool		rewrites_all = audit_guard_rewrites_all(pstmt->utilityStmt);
 
-	if (guard_active())
+	if (guard_active_for_objects())
 		audit_guard_check_utility(pstmt->utilityStmt);
 	if (!rewrites_all || guard_rewriting_all)
 	{

@@ -11,7 +11,8 @@
  * rewrites that raise no object access event for the user (CLUSTER,
  * VACUUM FULL of a named relation: they would also hold the trail's lock
  * for as long as they take), and ALTER TABLE, some of whose subcommands
- * raise none either.  A database-wide VACUUM FULL still rewrites the
+ * raise none either; and what reaches the trail's rows from a user's
+ * table (INHERITS, ATTACH PARTITION, a foreign key).  A database-wide VACUUM FULL still rewrites the
  * trail's tables with the rest: it changes no content.
  *
  *-------------------------------------------------------------------------
@@ -145,6 +146,74 @@ utility_check_vacuum_full(VacuumStmt *stmt)
 	}
 }
 
+/* A foreign key whose referenced table is one of schema audit. */
+static bool
+constraint_references_audit(Node *node)
+{
+	Constraint *con = (Constraint *) node;
+
+	return IsA(node, Constraint) && con->contype == CONSTR_FOREIGN &&
+		utility_names_audit_relation(con->pktable);
+}
+
+/*
+ * Ways to reach the trail's rows through a user's table: inheriting from,
+ * or being the partitioned parent of, a relation of schema audit (writes
+ * to the parent reach the child without a permission check on it), or a
+ * foreign key to one (its cascades and triggers act on the trail).
+ */
+static void
+utility_check_create(CreateStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->inhRelations)
+		if (utility_names_audit_relation(lfirst_node(RangeVar, lc)))
+			utility_refuse_relation("inheriting from", lfirst_node(RangeVar, lc), NULL);
+	foreach(lc, stmt->constraints)
+		if (constraint_references_audit(lfirst(lc)))
+			utility_refuse_relation("a foreign key to",
+									((Constraint *) lfirst(lc))->pktable, NULL);
+	foreach(lc, stmt->tableElts)
+	{
+		ListCell   *c;
+
+		if (!IsA(lfirst(lc), ColumnDef))
+			continue;
+		foreach(c, ((ColumnDef *) lfirst(lc))->constraints)
+			if (constraint_references_audit(lfirst(c)))
+				utility_refuse_relation("a foreign key to",
+										((Constraint *) lfirst(c))->pktable, NULL);
+	}
+}
+
+/* ALTER TABLE of a user's table: ATTACH/DETACH of ours, a foreign key to ours. */
+static void
+utility_check_alter_table(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (utility_names_audit_relation(stmt->relation))
+		utility_refuse_relation("ALTER of", stmt->relation, NULL);
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		if ((cmd->subtype == AT_AttachPartition ||
+			 cmd->subtype == AT_DetachPartition) &&
+			utility_names_audit_relation(((PartitionCmd *) cmd->def)->name))
+			utility_refuse_relation("attaching or detaching",
+									((PartitionCmd *) cmd->def)->name, NULL);
+		if (cmd->subtype == AT_AddInherit &&
+			utility_names_audit_relation((RangeVar *) cmd->def))
+			utility_refuse_relation("inheriting from", (RangeVar *) cmd->def, NULL);
+		if (cmd->subtype == AT_AddConstraint && cmd->def &&
+			constraint_references_audit(cmd->def))
+			utility_refuse_relation("a foreign key to",
+									((Constraint *) cmd->def)->pktable, NULL);
+	}
+}
+
 /*
  * Is it a VACUUM FULL or CLUSTER of the whole database?  It rewrites the
  * trail's tables with the rest (the server creates, swaps and drops
@@ -185,9 +254,10 @@ audit_guard_check_utility(Node *parsetree)
 										((ClusterStmt *) parsetree)->relation, NULL);
 			break;
 		case T_AlterTableStmt:
-			if (utility_names_audit_relation(((AlterTableStmt *) parsetree)->relation))
-				utility_refuse_relation("ALTER of",
-										((AlterTableStmt *) parsetree)->relation, NULL);
+			utility_check_alter_table((AlterTableStmt *) parsetree);
+			break;
+		case T_CreateStmt:
+			utility_check_create((CreateStmt *) parsetree);
 			break;
 		default:
 			break;

@@ -95,7 +95,8 @@ static bool session_login_captured = false;
 static bool session_logged_in = false;
 static bool session_excluded = false;	/* no login nor logout, decided at login */
 static bool session_emitting = false;
-static bool session_refusal_recorded = false;	/* the guard's error is in */
+/* The message of the guard's refusal just recorded, until it is reported. */
+static char session_refusal[256] = "";
 static const char *session_auth_method = NULL;
 static SessionInfo session;
 
@@ -466,7 +467,7 @@ audit_session_record_refusal(const char *message, const char *detail)
 	session_emitting = true;
 	session_record_error(&edata);
 	session_emitting = false;
-	session_refusal_recorded = true;
+	strlcpy(session_refusal, message, sizeof(session_refusal));
 }
 
 /*
@@ -510,10 +511,9 @@ static void
 session_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
 	if (event == XACT_EVENT_ABORT)
-	{
 		session_emitting = false;	/* should the hook ever have thrown */
-		session_refusal_recorded = false;
-	}
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT)
+		session_refusal[0] = '\0';	/* a refusal caught by an EXCEPTION block */
 	if (!session_authenticated || session_logged_in || !OidIsValid(MyDatabaseId))
 		return;
 	if (event == XACT_EVENT_PRE_COMMIT)
@@ -536,10 +536,11 @@ session_emit_log(ErrorData *edata)
 	if (edata->elevel < ERROR || edata->elevel >= PANIC || session_emitting ||
 		!session_audited_process() || audit_in_internal())
 		return;
-	if (session_refusal_recorded &&
-		edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
+	if (session_refusal[0] != '\0' && edata->message != NULL &&
+		edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE &&
+		strncmp(edata->message, session_refusal, sizeof(session_refusal) - 1) == 0)
 	{
-		session_refusal_recorded = false;	/* the guard recorded it */
+		session_refusal[0] = '\0'; /* the guard recorded it */
 		return;
 	}
 

@@ -11,9 +11,11 @@
  * block before the start shows where the previous run's trail ended: a
  * restart with the library unloaded leaves no events for the time between,
  * and that gap is in plain sight between the two.  The database's sealer
- * records it, in a transaction of its own, before its first round; after a
- * crash, the restart of shared memory counts as a start.  A trail begun
- * after the start (no block sealed before it) has no restart to show.
+ * records it, in a transaction of its own, before its first round.  A
+ * trail begun after the start (no block sealed before it) has no restart
+ * to show.  A crash of a backend, after which the postmaster reinitialises
+ * shared memory without restarting, keeps the start time: no event then,
+ * unless no block was sealed since the start.
  *
  *-------------------------------------------------------------------------
  */

@@ -39,6 +39,7 @@
 #include "utils/snapmgr.h"
 #include "utils/xid8.h"
 
+#include "alert.h"
 #include "archive.h"
 #include "chain_format.h"
 #include "event_format.h"
@@ -822,4 +823,6 @@ audit_verify_trail(const VerifyOptions *opts, VerifyResult *res)
 							(long long) state.block_id));
 		}
 	verifier_close(&v);
+	if (res->problems > 0)
+		audit_alert_verify_failed(res->problems, res->first_problem);
 }

@@ -42,9 +42,10 @@ DECLARE
 		inclusion_proof, consistency_proof, verify_inclusion_proof,
 		verify_consistency_proof, merkle_root, merkle_inclusion_path,
 		merkle_consistency_path, merkle_verify_inclusion,
-		merkle_verify_consistency, _row_key_columns}';
+		merkle_verify_consistency, export, history, row_as_of, table_as_of,
+		transaction, activity, _row_key_columns}';
 	admin_functions CONSTANT text[] := '{seal, track, untrack, track_schema,
-		untrack_schema, archive, redact}';
+		untrack_schema, archive, redact, alert_rule_set}';
 	obj record;
 BEGIN
 	FOR obj IN SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c

@@ -28,10 +28,11 @@ SELECT unnest('{verify, verify_report, digest, public_key, inclusion_proof,
 	consistency_proof, verify_inclusion_proof, verify_consistency_proof,
 	merkle_root, merkle_inclusion_path, merkle_consistency_path,
 	merkle_verify_inclusion, merkle_verify_consistency,
+	export, history, row_as_of, table_as_of, transaction, activity,
 	_row_key_columns}'::name[]), 'audit_reader'
 UNION ALL
 SELECT unnest('{seal, track, untrack, track_schema, untrack_schema,
-	archive, redact}'::name[]), 'audit_admin';
+	archive, redact, alert_rule_set}'::name[]), 'audit_admin';
 
 -- The SQLSTATE of running sql as role ('00000' if it succeeded); whatever
 -- it did is rolled back, the role switch with it.

@@ -45,6 +45,9 @@ sql(q{
 	CREATE ROLE mallory LOGIN;
 	CREATE ROLE admin LOGIN IN ROLE audit_admin;
 	CREATE TABLE acct (id int PRIMARY KEY, balance int);
+	CREATE TABLE ptxn (LIKE audit.txn) PARTITION BY RANGE (position);
+	CREATE TABLE ptxn_plain (position bigint);
+	CREATE TABLE secret (a int);
 	SELECT audit.track('acct');
 	INSERT INTO acct VALUES (1, 10);
 	SELECT audit.seal();
@@ -106,6 +109,11 @@ my @refused = (
 	[ 'DISABLE EVENT TRIGGER', q{ALTER EVENT TRIGGER audit_ext_untrack_dropped DISABLE} ],
 	[ 'DROP EVENT TRIGGER', q{DROP EVENT TRIGGER audit_ext_track_new_tables} ],
 	[ 'DROP TYPE', q{DROP TYPE audit.event} ],
+	[ 'INHERITS', q{CREATE TABLE public.kid () INHERITS (audit.event)} ],
+	[ 'PARTITION OF', q{CREATE TABLE public.part PARTITION OF audit.txn DEFAULT} ],
+	[ 'ATTACH PARTITION', q{ALTER TABLE public.ptxn ATTACH PARTITION audit.txn DEFAULT} ],
+	[ 'FOREIGN KEY', q{CREATE TABLE public.fk (p bigint REFERENCES audit.txn (position) ON DELETE CASCADE)} ],
+	[ 'ADD FOREIGN KEY', q{ALTER TABLE public.ptxn_plain ADD FOREIGN KEY (position) REFERENCES audit.txn (position)} ],
 );
 
 for my $case (@refused)
@@ -132,6 +140,14 @@ is(sql(q{SELECT count(*) FROM audit.event WHERE kind = 'error'
 ($rc, $err) = attempt(q{BEGIN; SAVEPOINT s; UPDATE audit.txn SET digest = NULL; ROLLBACK TO s; COMMIT;});
 is(sql(q{SELECT count(*) FROM audit.event WHERE kind = 'error' AND statement LIKE '%SET digest = NULL%'}), '1',
 	'an attempt inside a rolled-back subtransaction is recorded');
+
+# A refusal caught by an EXCEPTION block does not make a later privilege
+# error of the session go unrecorded.
+($rc, $err) = attempt(q{DO $$BEGIN DELETE FROM audit.txn; EXCEPTION WHEN insufficient_privilege THEN NULL; END$$;
+SET ROLE mallory; SELECT * FROM secret});
+like($err, qr/permission denied for table secret/, 'a refusal caught in PL/pgSQL, then another 42501');
+is(sql(q{SELECT count(*) FROM audit.event WHERE kind = 'error' AND statement = 'SELECT * FROM secret'}), '1',
+	'the later error is recorded all the same');
 
 # --- and as an ordinary role (refused by privileges, or by the guard first) ------------------
 
