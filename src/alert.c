@@ -250,11 +250,13 @@ rule_detail(const AlertRule *rule, const AlertFacts *f, int extra)
 }
 
 /*
- * An event row has just been written (event.c): send the alert of every
- * enabled rule it matches.
+ * An event row of kind `kind` has just been written (event.c): send the
+ * alert of every enabled rule it matches.  The kind comes as the C string
+ * the writer has, so that a row event (a bulk load's every row) is skipped
+ * without converting anything.
  */
 void
-audit_alert_note(const Datum *values, const bool *isnull)
+audit_alert_note(const char *kind, const Datum *values, const bool *isnull)
 {
 	int			n;
 	const AlertRule *rules = audit_alert_rules(&n);
@@ -263,7 +265,7 @@ audit_alert_note(const Datum *values, const bool *isnull)
 	if (n == 0)
 		return;
 	/* Row, config, login and other events match no rule: skip them cheaply. */
-	f.kind = text_column(values, isnull, Anum_event_kind);
+	f.kind = kind;
 	if (!str_is(f.kind, "statement") && !str_is(f.kind, "error") &&
 		!str_is(f.kind, "login_failed"))
 		return;

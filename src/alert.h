@@ -54,7 +54,8 @@ extern int	audit_alert_login_burst(const AlertRule *rule, const char *addr,
 									TimestampTz at);
 
 /* alert.c */
-extern void audit_alert_note(const Datum *values, const bool *isnull);
+extern void audit_alert_note(const char *kind, const Datum *values,
+							 const bool *isnull);
 extern void audit_alert_verify_failed(int64 problems, const char *first_problem);
 
 #endif							/* AUDIT_ALERT_H */

@@ -324,7 +324,7 @@ event_write(const AuditEvent *event, const AuditContext *ctx, bool in_scope)
 	audit_event_rel_close(rel);
 	if (audit_log_to_server)
 		audit_log_json_note(values, isnull, natts);
-	audit_alert_note(values, isnull);
+	audit_alert_note(event->kind, values, isnull);
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(event_cxt);
