@@ -1,18 +1,22 @@
 # audit_ext — PGXS build.  pg_config is taken from PATH unless PG_CONFIG is set.
 
-EXTENSION  = audit_ext
+# Two extensions share this build: audit_ext itself, and audit_hub (the
+# receiving end of a central hub: SQL only, sql/hub/, docs/HUB.md).
+EXT        = audit_ext
+EXTENSION  = $(EXT) audit_hub
 MODULE_big = audit_ext
 # Every C file under src/ is part of the module.
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 # The update script to 0.4 is assembled from one file per concern
 # (sql/0.4/NN_<concern>.sql, in name order).
-UPDATE_0_4 = sql/$(EXTENSION)--0.3--0.4.sql
-DATA = $(filter-out $(UPDATE_0_4),$(wildcard sql/$(EXTENSION)--*.sql))
+UPDATE_0_4 = sql/$(EXT)--0.3--0.4.sql
+DATA = $(filter-out $(UPDATE_0_4),$(wildcard sql/$(EXT)--*.sql)) \
+	$(wildcard sql/hub/audit_hub--*.sql)
 DATA_built = $(UPDATE_0_4)
 
 # pg_regress inputs are every sql/*.sql that is not an extension script.
-REGRESS = $(filter-out $(EXTENSION)--%,$(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS = $(filter-out $(EXT)--%,$(basename $(notdir $(wildcard sql/*.sql))))
 
 PG_CONFIG ?= pg_config
 
@@ -45,7 +49,7 @@ AV_PROGRAM = tools/audit_verify
 AV_OBJS = $(patsubst %.c,%.o,$(sort $(wildcard tools/*.c)))
 AV_FE_OBJS = tools/fe_hash.o tools/fe_merkle.o tools/fe_chain_format.o
 AV_HEADERS = $(wildcard tools/*.h) src/hash.h src/merkle.h src/chain_format.h
-AV_VERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+AV_VERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXT).control)
 AV_CPPFLAGS = -DFRONTEND -DAV_VERSION='"$(AV_VERSION)"' -Itools -Isrc \
 	-isystem $(shell $(PG_CONFIG) --includedir-server) \
 	-isystem $(shell $(PG_CONFIG) --includedir)
@@ -55,7 +59,7 @@ AV_LIBS = -L$(shell $(PG_CONFIG) --libdir) -lpq -ljson-c -lcrypto \
 all: $(AV_PROGRAM)
 
 # The version string comes from the control file.
-$(AV_OBJS): $(EXTENSION).control
+$(AV_OBJS): $(EXT).control
 
 $(AV_PROGRAM): $(AV_OBJS) $(AV_FE_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(AV_OBJS) $(AV_FE_OBJS) $(AV_LIBS)

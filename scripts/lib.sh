@@ -99,13 +99,16 @@ find_pg() {
 	done
 }
 
-# The extension name comes from the one control file at the repo top.
+# The extension under test: the one control file at the repo top that names
+# a module (audit_hub.control, SQL only, sits beside it).
 find_ext() {
-	local controls=()
+	local controls=() c
 	shopt -s nullglob
-	controls=("$ROOT"/*.control)
+	for c in "$ROOT"/*.control; do
+		grep -q '^module_pathname' "$c" && controls+=("$c")
+	done
 	shopt -u nullglob
-	[ "${#controls[@]}" -eq 1 ] || die "expected exactly one *.control in $ROOT, found ${#controls[@]}"
+	[ "${#controls[@]}" -eq 1 ] || die "expected exactly one *.control with module_pathname in $ROOT, found ${#controls[@]}"
 	EXT=$(basename "${controls[0]}" .control)
 }
 

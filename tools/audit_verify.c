@@ -4,6 +4,7 @@
  *	  audit_verify, the offline verifier of audit_ext: options and modes.
  *
  *	  audit_verify [--checkpoint FILE]... [--public-key PEM]... "CONNINFO"
+ *	  audit_verify --source NAME [OPTION]... "HUB CONNINFO"
  *	  audit_verify --export DIR "CONNINFO"
  *	  audit_verify --bundle DIR [--checkpoint FILE]... [--public-key PEM]...
  *	  audit_verify --proof FILE [--checkpoint FILE]... [--public-key PEM]...
@@ -37,6 +38,7 @@ typedef struct Options
 	Mode		mode;
 	const char *target;			/* DIR or FILE of --export/--bundle/--proof */
 	const char *conninfo;
+	const char *source;			/* --source: a hub's source */
 	int			sort_buffer;
 	AvKeyring	keys;
 	AvCheckpoints checkpoints;
@@ -49,6 +51,8 @@ usage(void)
 		   "block, chain link, signature, and that the trail extends saved checkpoints.\n\n"
 		   "Usage:\n"
 		   "  audit_verify [OPTION]... CONNINFO         verify a live database\n"
+		   "  audit_verify --source NAME [OPTION]... CONNINFO\n"
+		   "                                           verify source NAME's trail at a hub\n"
 		   "  audit_verify --export DIR CONNINFO        write a bundle of the trail to DIR\n"
 		   "  audit_verify --bundle DIR [OPTION]...     verify a bundle, no database needed\n"
 		   "  audit_verify --proof FILE [OPTION]...     verify an inclusion or consistency proof\n\n"
@@ -57,6 +61,8 @@ usage(void)
 		   "                           array of them) that the trail must extend; repeatable\n"
 		   "  -k, --public-key=PEM     Ed25519 public key (audit.public_key()) to check\n"
 		   "                           signatures with; repeatable, e.g. across a key rotation\n"
+		   "  -s, --source=NAME        read the trail of source NAME from a hub (audit_hub)\n"
+		   "                           instead of a database's own trail (live, --export)\n"
 		   "      --sort-buffer=N      events sorted in memory when verifying a bundle\n"
 		   "                           (default %d); more go through temporary files\n"
 		   "  -V, --version            print the version and exit\n"
@@ -108,6 +114,7 @@ parse_options(int argc, char **argv, Options *o)
 		{"export", required_argument, NULL, 'e'},
 		{"bundle", required_argument, NULL, 'b'},
 		{"proof", required_argument, NULL, 'p'},
+		{"source", required_argument, NULL, 's'},
 		{"sort-buffer", required_argument, NULL, 1},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -115,7 +122,7 @@ parse_options(int argc, char **argv, Options *o)
 	};
 	int			c;
 
-	while ((c = getopt_long(argc, argv, "c:k:e:b:p:hV", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "c:k:e:b:p:s:hV", long_options, NULL)) != -1)
 	{
 		switch (c)
 		{
@@ -133,6 +140,11 @@ parse_options(int argc, char **argv, Options *o)
 				break;
 			case 'p':
 				set_mode(o, MODE_PROOF, optarg);
+				break;
+			case 's':
+				if (optarg[0] == '\0')
+					usage_error("--source needs a source name");
+				o->source = optarg;
 				break;
 			case 1:
 				o->sort_buffer = parse_sort_buffer(optarg);
@@ -168,6 +180,8 @@ check_mode(Options *o)
 		usage_error("--bundle and --proof read no database: remove the connection string");
 	if (o->mode == MODE_EXPORT && (o->keys.n > 0 || o->checkpoints.n > 0))
 		usage_error("--export checks nothing: --checkpoint and --public-key do not apply");
+	if (o->source != NULL && o->mode != MODE_LIVE && o->mode != MODE_EXPORT)
+		usage_error("--source reads a hub: it goes with a connection string, not --bundle or --proof");
 	if (o->target != NULL && o->target[0] == '\0')
 		usage_error("the directory or file name is empty");
 }
@@ -185,10 +199,10 @@ main(int argc, char **argv)
 	switch (o.mode)
 	{
 		case MODE_LIVE:
-			rc = av_live_verify(o.conninfo, &o.keys, &o.checkpoints);
+			rc = av_live_verify(o.conninfo, o.source, &o.keys, &o.checkpoints);
 			break;
 		case MODE_EXPORT:
-			rc = av_export(o.conninfo, o.target);
+			rc = av_export(o.conninfo, o.source, o.target);
 			break;
 		case MODE_BUNDLE:
 			rc = av_bundle_verify(o.target, &o.keys, &o.checkpoints, o.sort_buffer);

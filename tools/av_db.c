@@ -147,11 +147,12 @@ db_exec(AvDb *db, const char *sql)
 }
 
 void
-av_db_connect(AvDb *db, const char *conninfo)
+av_db_connect(AvDb *db, const char *conninfo, const char *source)
 {
 	const char *encoding;
 
 	memset(db, 0, sizeof(*db));
+	db->source = source ? av_strdup(source) : NULL;
 	db->conn = PQconnectdb(conninfo);
 	if (db->conn == NULL)
 		av_fatal("out of memory connecting to the database");
@@ -173,7 +174,7 @@ event_rel_columns(AvDb *db, const char *names)
 	char	   *sql = av_psprintf("SELECT count(*) FROM pg_catalog.pg_attribute"
 								  " WHERE attrelid = '%s'::pg_catalog.regclass AND attnum > 0"
 								  " AND NOT attisdropped AND attname IN (%s)",
-								  db->event_rel, names);
+								  db->source ? "audit.event" : db->event_rel, names);
 	PGresult   *res = av_db_query(db, sql);
 	int			found = atoi(PQgetvalue(res, 0, 0));
 
@@ -234,7 +235,7 @@ check_row_salt_readable(AvDb *db)
 
 	if (db->has_row_salt || db->event_format < 3)
 		return;
-	sql = av_psprintf("SELECT EXISTS (SELECT FROM %s WHERE row_key IS NOT NULL"
+	sql = av_psprintf("SELECT EXISTS (SELECT FROM %s e WHERE row_key IS NOT NULL"
 					  " OR old_row IS NOT NULL OR new_row IS NOT NULL)", db->event_rel);
 	res = av_db_query(db, sql);
 	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
@@ -244,26 +245,97 @@ check_row_salt_readable(AvDb *db)
 	free(sql);
 }
 
-/* One snapshot for everything; and which relations this role may read. */
-void
-av_db_begin(AvDb *db)
+static void
+free_relations(AvDb *db)
+{
+	free(db->event_rel);
+	free(db->txn_rel);
+	free(db->block_rel);
+	free(db->chain_rel);
+	free(db->archive_rel);
+	db->event_rel = db->txn_rel = db->block_rel = db->chain_rel = db->archive_rel = NULL;
+}
+
+/* Fails unless extension name is installed in this database. */
+static void
+require_extension(AvDb *db, const char *name, const char *why)
+{
+	char	   *sql = av_psprintf("SELECT FROM pg_catalog.pg_extension WHERE extname = '%s'", name);
+	PGresult   *res = av_db_query(db, sql);
+
+	if (PQntuples(res) != 1)
+		av_fatal("the extension %s is not installed in database \"%s\"%s", name, db->dbname, why);
+	PQclear(res);
+	free(sql);
+}
+
+/* A database with audit_ext: the tables, or the views audit_reader reads. */
+static void
+trail_relations(AvDb *db)
 {
 	PGresult   *res;
 
-	db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-	res = av_db_query(db, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'audit_ext'");
-	if (PQntuples(res) != 1)
-		av_fatal("the extension audit_ext is not installed in database \"%s\"", db->dbname);
-	PQclear(res);
+	require_extension(db, "audit_ext", "");
 	res = av_db_query(db,
 					  "SELECT pg_catalog.has_table_privilege('audit.event', 'SELECT')"
 					  " AND pg_catalog.has_table_privilege('audit.txn', 'SELECT')"
 					  " AND pg_catalog.has_table_privilege('audit.block', 'SELECT')");
 	db->base_tables = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
-	db->event_rel = db->base_tables ? "audit.event" : "audit.events";
-	db->txn_rel = db->base_tables ? "audit.txn" : "audit.transactions";
-	db->block_rel = db->base_tables ? "audit.block" : "audit.blocks";
+	db->event_rel = av_strdup(db->base_tables ? "audit.event" : "audit.events");
+	db->txn_rel = av_strdup(db->base_tables ? "audit.txn" : "audit.transactions");
+	db->block_rel = av_strdup(db->base_tables ? "audit.block" : "audit.blocks");
+	db->chain_rel = av_strdup("audit.chain");
+	db->archive_rel = av_strdup("audit.archives");
+}
+
+/* A hub's table's rows of one source, as a subquery. */
+static char *
+source_rows(const char *table, const char *literal)
+{
+	return av_psprintf("(SELECT * FROM audit.%s WHERE source = %s)", table, literal);
+}
+
+/*
+ * A hub (audit_hub): every source's trail in the same tables, told apart by
+ * the column source; read one source's rows as if they were a trail.
+ */
+static void
+hub_relations(AvDb *db)
+{
+	char	   *lit = PQescapeLiteral(db->conn, db->source, strlen(db->source));
+	char	   *sql;
+	PGresult   *res;
+
+	if (lit == NULL)
+		av_fatal("could not quote the source name: %s", PQerrorMessage(db->conn));
+	require_extension(db, "audit_hub", "; --source reads a hub");
+	sql = av_psprintf("SELECT FROM audit.chain WHERE source = %s", lit);
+	res = av_db_query(db, sql);
+	if (PQntuples(res) != 1)
+		av_fatal("the hub in database \"%s\" has no source \"%s\" (audit_hub.sources lists them)",
+				 db->dbname, db->source);
+	PQclear(res);
+	free(sql);
+	db->base_tables = true;
+	db->event_rel = source_rows("event", lit);
+	db->txn_rel = source_rows("txn", lit);
+	db->block_rel = source_rows("block", lit);
+	db->chain_rel = source_rows("chain", lit);
+	db->archive_rel = source_rows("archive", lit);
+	PQfreemem(lit);
+}
+
+/* One snapshot for everything; and which relations this role may read. */
+void
+av_db_begin(AvDb *db)
+{
+	db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	free_relations(db);
+	if (db->source)
+		hub_relations(db);
+	else
+		trail_relations(db);
 	db->event_format = event_layout_format(db);
 	db->has_row_salt = event_rel_columns(db, "'row_salt'") == 1;
 	db->has_archive_id = event_rel_columns(db, "'archive_id'") == 1;
@@ -275,10 +347,12 @@ av_db_begin(AvDb *db)
 void
 av_db_chain_id(AvDb *db, uint8 out[AUDIT_CHAIN_ID_LEN])
 {
-	PGresult   *res = av_db_query(db, "SELECT encode(chain_id, 'hex') FROM audit.chain");
+	char	   *sql = av_psprintf("SELECT encode(c.chain_id, 'hex') FROM %s c", db->chain_rel);
+	PGresult   *res = av_db_query(db, sql);
 	uint8	   *bytes;
 	size_t		len;
 
+	free(sql);
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
 		av_fatal("audit.chain must hold exactly one chain id, it holds %d rows",
 				 PQntuples(res));
@@ -290,13 +364,20 @@ av_db_chain_id(AvDb *db, uint8 out[AUDIT_CHAIN_ID_LEN])
 	PQclear(res);
 }
 
-/* SELECT audit.digest() as JSON text, or NULL when nothing is sealed. */
+/*
+ * SELECT audit.digest() as JSON text, or NULL when nothing is sealed; NULL
+ * at a hub too, which has no such function (a bundle of a source read there
+ * carries no checkpoint: verify it with one saved at the source).
+ */
 char *
 av_db_digest(AvDb *db)
 {
-	PGresult   *res = av_db_query(db, "SELECT audit.digest()");
+	PGresult   *res;
 	char	   *json = NULL;
 
+	if (db->source)
+		return NULL;
+	res = av_db_query(db, "SELECT audit.digest()");
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
 		json = av_strdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
@@ -314,6 +395,8 @@ av_db_finish(AvDb *db)
 		PQfinish(db->conn);
 	}
 	free(db->dbname);
+	free(db->source);
+	free_relations(db);
 	memset(db, 0, sizeof(*db));
 }
 
@@ -444,10 +527,15 @@ av_sql_events_by_id(const AvDb *db)
 char *
 av_sql_archives(const AvDb *db)
 {
+	char	   *from;
+	char	   *sql;
+
 	if (!db->has_archive_id)
 		return av_strdup("SELECT NULL::bigint, NULL::bigint, NULL::bigint WHERE false");
-	return sql_with_list("SELECT ", av_archive_cols, 3, "a",
-						 " FROM audit.archives a ORDER BY a.archive_id", NULL);
+	from = av_psprintf(" FROM %s a ORDER BY a.archive_id", db->archive_rel);
+	sql = sql_with_list("SELECT ", av_archive_cols, 3, "a", from, NULL);
+	free(from);
+	return sql;
 }
 
 void

@@ -17,10 +17,14 @@ typedef struct AvDb
 {
 	PGconn	   *conn;
 	char	   *dbname;
+	char	   *source;			/* a hub's source (--source), or NULL */
 	bool		base_tables;	/* audit.event etc.; else the public views */
-	const char *event_rel;		/* audit.event or audit.events */
-	const char *txn_rel;		/* audit.txn or audit.transactions */
-	const char *block_rel;		/* audit.block or audit.blocks */
+	/* What the queries read FROM: a relation, or at a hub a subquery */
+	char	   *event_rel;		/* audit.event or audit.events */
+	char	   *txn_rel;		/* audit.txn or audit.transactions */
+	char	   *block_rel;		/* audit.block or audit.blocks */
+	char	   *chain_rel;		/* audit.chain */
+	char	   *archive_rel;	/* audit.archives (0.4) */
 	int			event_format;	/* newest event format whose columns it has */
 	bool		has_row_salt;	/* the event relation shows row_salt */
 	bool		has_archive_id; /* ... and archive_id (audit_ext 0.4) */
@@ -93,7 +97,7 @@ extern const AvColumn av_txn_cols[AV_TXN_NCOLS];
 extern const AvColumn av_event_cols[AV_EV_NCOLS];
 extern const AvColumn av_archive_cols[3];
 
-extern void av_db_connect(AvDb *db, const char *conninfo);
+extern void av_db_connect(AvDb *db, const char *conninfo, const char *source);
 extern void av_db_begin(AvDb *db);
 extern PGresult *av_db_query(AvDb *db, const char *sql);
 extern void av_db_chain_id(AvDb *db, uint8 out[AUDIT_CHAIN_ID_LEN]);

@@ -233,7 +233,7 @@ export_once(AvDb *db, const char *dir)
 }
 
 int
-av_export(const char *conninfo, const char *dir)
+av_export(const char *conninfo, const char *source, const char *dir)
 {
 	AvDb		db;
 	struct stat st;
@@ -242,7 +242,7 @@ av_export(const char *conninfo, const char *dir)
 		av_fatal("could not create directory \"%s\": %m", dir);
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		av_fatal("\"%s\" is not a directory", dir);
-	av_db_connect(&db, conninfo);
+	av_db_connect(&db, conninfo, source);
 	for (int attempt = 1;; attempt++)
 	{
 		if (export_once(&db, dir))

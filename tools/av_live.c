@@ -265,7 +265,8 @@ live_open_cursors(Live *l)
 }
 
 int
-av_live_verify(const char *conninfo, const AvKeyring *keys, AvCheckpoints *cps)
+av_live_verify(const char *conninfo, const char *source, const AvKeyring *keys,
+			   AvCheckpoints *cps)
 {
 	Live		l;
 	AvSource	src;
@@ -273,7 +274,7 @@ av_live_verify(const char *conninfo, const AvKeyring *keys, AvCheckpoints *cps)
 
 	memset(&l, 0, sizeof(l));
 	memset(&src, 0, sizeof(src));
-	av_db_connect(&l.db, conninfo);
+	av_db_connect(&l.db, conninfo, source);
 	av_db_begin(&l.db);
 	av_db_chain_id(&l.db, src.chain_id);
 	av_db_archives(&l.db, &src.archives);
@@ -282,7 +283,8 @@ av_live_verify(const char *conninfo, const AvKeyring *keys, AvCheckpoints *cps)
 	src.next_block = live_next_block;
 	src.next_txn = live_next_txn;
 	src.next_event = live_next_event;
-	src.name = av_psprintf("database \"%s\"", l.db.dbname);
+	src.name = source ? av_psprintf("source \"%s\" of the hub in database \"%s\"", source, l.db.dbname)
+		: av_psprintf("database \"%s\"", l.db.dbname);
 	rc = av_check_trail(&src, keys, cps);
 	av_cursor_close(&l.blocks);
 	av_cursor_close(&l.txns);
