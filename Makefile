@@ -8,12 +8,15 @@ MODULE_big = audit_ext
 # Every C file under src/ is part of the module.
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-# The update script to 0.4 is assembled from one file per concern
-# (sql/0.4/NN_<concern>.sql, in name order).
+# The update scripts from 0.4 on are assembled from one file per concern
+# (sql/<version>/NN_<concern>.sql, in name order): sql/0.4/ makes
+# audit_ext--0.3--0.4.sql, sql/0.5/ audit_ext--0.4--0.5.sql.
 UPDATE_0_4 = sql/$(EXT)--0.3--0.4.sql
-DATA = $(filter-out $(UPDATE_0_4),$(wildcard sql/$(EXT)--*.sql)) \
+UPDATE_0_5 = sql/$(EXT)--0.4--0.5.sql
+UPDATES = $(UPDATE_0_4) $(UPDATE_0_5)
+DATA = $(filter-out $(UPDATES),$(wildcard sql/$(EXT)--*.sql)) \
 	$(wildcard sql/hub/audit_hub--*.sql)
-DATA_built = $(UPDATE_0_4)
+DATA_built = $(UPDATES)
 
 # pg_regress inputs are every sql/*.sql that is not an extension script.
 REGRESS = $(filter-out $(EXT)--%,$(basename $(notdir $(wildcard sql/*.sql))))
@@ -28,10 +31,17 @@ SHLIB_LINK = -lcrypto
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# An update script: a header, then each part of its directory in order.
+define assemble_update
+	( printf '%s\n' '-- Generated from sql/$(1)/*.sql by make: edit those.' \
+	  '\echo Use "ALTER EXTENSION audit_ext UPDATE TO '"'"'$(1)'"'"'" to load this file. \quit'; \
+	  for f in $(2); do printf '\n-- %s\n' "$$f"; cat "$$f"; done ) > $(3)
+endef
+
 $(UPDATE_0_4): $(sort $(wildcard sql/0.4/*.sql))
-	( printf '%s\n' '-- Generated from sql/0.4/*.sql by make: edit those.' \
-	  '\echo Use "ALTER EXTENSION audit_ext UPDATE TO '"'"'0.4'"'"'" to load this file. \quit'; \
-	  for f in $^; do printf '\n-- %s\n' "$$f"; cat "$$f"; done ) > $@
+	$(call assemble_update,0.4,$^,$@)
+$(UPDATE_0_5): $(sort $(wildcard sql/0.5/*.sql))
+	$(call assemble_update,0.5,$^,$@)
 
 # PGXS does not track header dependencies: every object depends on every
 # header of ours, so a changed struct never links with stale objects.

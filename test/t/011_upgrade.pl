@@ -1,7 +1,7 @@
 # Copyright (c) audit_ext contributors
 #
-# 011_upgrade.pl — the update chain 0.1 -> 0.2 -> 0.3 -> 0.4, with the
-# library of 0.4 preloaded throughout.  A trail begun at 0.1 (events of format 1, in
+# 011_upgrade.pl — the update chain 0.1 -> 0.2 -> 0.3 -> 0.4 -> 0.5, with the
+# library of the newest version preloaded throughout.  A trail begun at 0.1 (events of format 1, in
 # 0.1's table of 17 columns) goes on in format 2 after ALTER EXTENSION
 # UPDATE TO '0.2' (27 columns), and in format 3 after ALTER EXTENSION
 # UPDATE TO '0.3' (32 columns), where row capture works: audit.track() and the
@@ -12,7 +12,10 @@
 # updated to each version is the one a fresh CREATE EXTENSION ... VERSION
 # makes; ALTER EXTENSION UPDATE from 0.1 goes through the whole chain.
 # 0.4 adds two columns no hash covers (archive_id, erasure): the trail of
-# three formats verifies on.
+# three formats verifies on.  0.5 rebuilds event_statement_idx on
+# (statement_id, kind, event_id): row_changes and history() find a row's
+# statement without reading the statement's other events, and name the same
+# statements as before.
 #
 # Tampering is done by the superuser with the library unloaded, as in
 # 002_tamper.pl, so that no guard inside the server stands in the way.
@@ -309,7 +312,7 @@ for my $id ($v1_id, $v2_id)
 
 # --- ALTER EXTENSION UPDATE to 0.4: the trail of three formats goes on ---------------------
 
-sql('ALTER EXTENSION audit_ext UPDATE');
+sql(q{ALTER EXTENSION audit_ext UPDATE TO '0.4'});
 is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'audit_ext'}), '0.4',
 	'after ALTER EXTENSION UPDATE the extension is at 0.4');
 is(sql($event_columns_sql), '34', 'audit.event has the 34 columns of 0.4');
@@ -322,7 +325,24 @@ is(sql('SELECT ok FROM audit.verify()'), 't', 'audit.verify(): the trail of form
 ($rc, $out) = av(conn());
 is($rc, 0, 'and so says audit_verify live');
 
-# --- the schema updated to 0.4 is a fresh one ----------------------------------------------
+# --- ALTER EXTENSION UPDATE to 0.5: the statement index ----------------------------------
+
+my $statements_sql = q{SELECT string_agg(event_id || ' ' || coalesce(statement, '-'), E'\n' ORDER BY event_id)
+	FROM audit.row_changes};
+my $statements_04 = sql($statements_sql);
+sql('ALTER EXTENSION audit_ext UPDATE');
+is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'audit_ext'}), '0.5',
+	'after ALTER EXTENSION UPDATE the extension is at 0.5');
+is(sql(q{SELECT pg_get_indexdef('audit.event_statement_idx'::regclass)}),
+	'CREATE INDEX event_statement_idx ON audit.event USING btree (statement_id, kind COLLATE "C", event_id)',
+	'event_statement_idx is on (statement_id, kind, event_id)');
+is(sql($statements_sql), $statements_04,
+	'audit.row_changes names the same statement for every row change as at 0.4');
+is(sql('SELECT ok FROM audit.verify()'), 't', 'audit.verify() holds at 0.5');
+($rc, $out) = av(conn());
+is($rc, 0, 'and so says audit_verify live');
+
+# --- the schema updated to 0.5 is a fresh one ----------------------------------------------
 
 sql('CREATE DATABASE fresh');
 sql('CREATE EXTENSION audit_ext', 'fresh');
