@@ -4,7 +4,8 @@
 # 003_not_preloaded.pl — audit_ext refuses to load other than through
 # shared_preload_libraries (its hooks would miss statements otherwise), and
 # in a server that does preload it, a database without the extension works
-# as if it were not there.
+# as if it were not there; installed later into that database, its data
+# untouched, its trail starts there.
 
 use strict;
 use warnings;
@@ -118,6 +119,28 @@ is( $node->safe_psql(
 	'the database with the extension records its own statements');
 is($node->safe_psql('audited', 'SELECT ok, problems FROM audit.verify()'),
 	't|0', 'and verifies');
+
+# --- installing into the database that has data --------------------------------
+
+my $items = $node->safe_psql('plain', 'SELECT string_agg(id || name, \',\' ORDER BY id) FROM items');
+$node->safe_psql('plain', q{
+	CREATE EXTENSION audit_ext;
+	SELECT audit.track('items');
+	UPDATE items SET name = 'changed' WHERE id = 1;
+});
+is($node->safe_psql('plain', q{
+	SELECT string_agg(concat_ws(' ', kind, command, row_key, old_row, new_row ->> 'name'), ', '
+	                  ORDER BY event_id)
+	  FROM audit.events}),
+	'statement CREATE EXTENSION, config TRACK, row UPDATE {"id": 1} {"name": "merged"} changed, '
+	  . 'statement UPDATE',
+	'CREATE EXTENSION in a database with data: the trail starts there, and a row that was '
+	  . 'there before is captured when it changes');
+is($node->safe_psql('plain', q{
+	SELECT string_agg(id || name, ',' ORDER BY id) FROM items WHERE id <> 1}),
+	$items =~ s/^1merged,//r, 'the other rows are untouched');
+is($node->safe_psql('plain', 'SELECT ok, problems FROM audit.verify()'), 't|0',
+	'its trail verifies');
 
 $node->stop;
 done_testing();

@@ -23,6 +23,8 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+
+use AuditVerifyTest;
 use Time::HiRes qw(time usleep);
 
 # How long the background sealer may take to seal everything after a
@@ -106,23 +108,6 @@ sub wait_for_rows
 		return 1 if rows() >= $base + $n;
 		usleep(100_000);
 	}
-	return 0;
-}
-
-# After kill -9 of the postmaster its children linger until they notice it
-# is gone, and a new postmaster refuses to start while they hold the old
-# shared memory: wait for them to exit first.
-sub wait_for_exit
-{
-	my @pids = @_;
-	my $deadline = time() + 60;
-	while (time() < $deadline)
-	{
-		@pids = grep { kill(0, $_) } @pids;
-		return 1 unless @pids;
-		usleep(100_000);
-	}
-	diag "still running: @pids";
 	return 0;
 }
 
