@@ -303,7 +303,7 @@ event_write(const AuditEvent *event, const AuditContext *ctx, bool in_scope)
 	event_fill_what(values, isnull, event);
 
 	rel = audit_event_rel_open();
-	version = audit_store_event_format();
+	version = audit_store_event_format(rel);
 	event_id = audit_store_next_event_id();
 	audit_set(values, isnull, Anum_event_event_id, Int64GetDatum(event_id));
 	audit_set(values, isnull, Anum_event_statement_id,

@@ -71,7 +71,6 @@ typedef struct StoreCache
 	Oid			nspid;			/* schema audit, once available */
 	Oid			relids[AUDIT_REL_COUNT];
 	bool		checked[AUDIT_REL_COUNT];	/* layout verified */
-	int			natts[AUDIT_REL_COUNT]; /* columns found, once checked */
 } StoreCache;
 
 static StoreCache store_cache;
@@ -251,21 +250,22 @@ audit_store_open(AuditRel which, LOCKMODE lockmode)
 		store_check_layout(rel, store_rels[which].columns,
 						   store_rels[which].ncolumns,
 						   store_rels[which].older);
-	store_cache.natts[which] = RelationGetDescr(rel)->natts;
 	store_cache.checked[which] = true;
 	return rel;
 }
 
 /*
- * The event format the live audit.event can hold: AUDIT_FORMAT_VERSION, or
- * that of an older version while the table is still in its layout (before
- * ALTER EXTENSION UPDATE).  The table must have been opened
- * (audit_store_open) in this transaction.
+ * The event format audit.event, open as rel, can hold: AUDIT_FORMAT_VERSION,
+ * or that of an older version while the table is still in its layout
+ * (before ALTER EXTENSION UPDATE).  Read from the open relation itself, not
+ * the cache: an invalidation in the middle of a statement (autovacuum's
+ * ANALYZE of audit.event) empties the cache while a batch keeps the
+ * relation open.
  */
 int
-audit_store_event_format(void)
+audit_store_event_format(Relation rel)
 {
-	int			natts = store_cache.natts[AUDIT_REL_EVENT];
+	int			natts = RelationGetDescr(rel)->natts;
 
 	if (natts >= Natts_event_v3)
 		return AUDIT_FORMAT_VERSION;

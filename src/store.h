@@ -37,7 +37,7 @@ extern Oid	audit_store_relid(AuditRel which);
 extern Relation audit_store_open(AuditRel which, LOCKMODE lockmode);
 extern void audit_store_insert(Relation rel, const Datum *values,
 							   const bool *isnull);
-extern int	audit_store_event_format(void);
+extern int	audit_store_event_format(Relation rel);
 extern int64 audit_store_next_event_id(void);
 extern int64 audit_store_next_position(void);
 extern int64 audit_store_last_position(void);
