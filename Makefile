@@ -94,3 +94,11 @@ clean-audit-verify:
 	rm -f $(AV_PROGRAM) tools/*.o
 
 .PHONY: install-audit-verify uninstall-audit-verify clean-audit-verify
+
+# The fuzz targets of audit_verify's readers (test/fuzz/README.md): build,
+# replay the corpus, then fuzz each target FUZZ_SECONDS (default 60).
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(srcdir)/test/fuzz/run all $(FUZZ_SECONDS)
+
+.PHONY: fuzz

@@ -23,11 +23,13 @@
 # Errors go through die(), which records its message in ABORT_NOTE (test/run
 # reports it) and exits 1, so the caller's EXIT trap cleans up.
 
-# Debian 12 packages the build, the quick start and every test suite need.
+# Debian 12 packages the build, the quick start and every test suite need
+# (clang and its runtimes: libFuzzer for test/fuzz).
 PACKAGES=(
 	postgresql-15 postgresql-server-dev-15 postgresql-client-15 libjson-c-dev
 	libssl-dev libkrb5-dev postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl perl make gcc rsync util-linux coreutils openssl gdb
+	clang libclang-rt-dev
 )
 
 # Variables that would redirect our clients to some other server or user.
@@ -40,6 +42,11 @@ unset "${PG_ENV_VARS[@]}"
 
 # Variables that as_pg passes through when the caller has set them.
 AS_PG_KEEP_VARS=()
+
+# PG_SERVER (test/sanitize): a program pg_ctl starts instead of the server,
+# e.g. a wrapper that runs it under valgrind.
+PG_CTL_SERVER=()
+[ -z "${PG_SERVER:-}" ] || PG_CTL_SERVER=(-p "$PG_SERVER")
 
 WORK=""             # private work dir, set by new_workdir
 PGDATA_DIR=""       # data dir of the cluster; start_cluster defaults it
@@ -216,7 +223,8 @@ start_cluster() {
 		EOF
 		[ $# -eq 0 ] || printf '%s\n' "$@" >>"$PGDATA_DIR/postgresql.conf"
 		chown "$RUN_USER" "$PGDATA_DIR/postgresql.conf"
-		if as_pg "$BINDIR/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/server.log" -w -t 60 start; then
+		if as_pg "$BINDIR/pg_ctl" "${PG_CTL_SERVER[@]}" -D "$PGDATA_DIR" -l "$WORK/server.log" \
+			-w -t "${PG_CTL_TIMEOUT:-60}" start; then
 			CLUSTER_UP=1
 			break
 		fi

@@ -224,6 +224,19 @@ audit_parse_hex(const char *s, int slen, const char *what, const char *key,
 	hex_decode(s, slen, (char *) out);
 }
 
+/* Is key in obj, with a value that is not JSON null? */
+bool
+audit_json_present(JsonbContainer *obj, const char *key)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(obj, key, strlen(key), NULL);
+
+	return v != NULL && v->type != jbvNull;
+}
+
+/*
+ * One saved checkpoint.  "format" and "tree_size", which audit.digest()
+ * writes too, are checked when present: a known format, a whole number.
+ */
 static void
 parse_one(JsonbContainer *obj, SavedCheckpoint *c)
 {
@@ -235,11 +248,18 @@ parse_one(JsonbContainer *obj, SavedCheckpoint *c)
 				 errmsg("malformed checkpoint: an object was expected"),
 				 errhint("Pass what audit.digest() returned, or an array of such objects.")));
 	memset(c, 0, sizeof(*c));
+	if (audit_json_present(obj, "format") && audit_json_int64(obj, "format", what) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("unsupported checkpoint format")));
 	c->block_id = audit_json_int64(obj, "block_id", what);
 	if (c->block_id < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("malformed checkpoint: \"block_id\" must be at least 1")));
+	/* a number, but not compared with block_id: sql/seal.sql edits block_id alone */
+	if (audit_json_present(obj, "tree_size"))
+		(void) audit_json_int64(obj, "tree_size", what);
 	audit_json_hash(obj, "root_hash", what, c->tree_root, AUDIT_HASH_LEN);
 	if (getKeyJsonValueFromContainer(obj, "chain_id", 8, NULL) != NULL)
 	{

@@ -23,6 +23,7 @@ extern SavedCheckpoint *audit_checkpoints_parse(Jsonb *digests, int *count);
 /* jsonb field helpers, also used by the proofs */
 extern JsonbValue *audit_json_field(JsonbContainer *obj, const char *key,
 									enum jbvType type, const char *what);
+extern bool audit_json_present(JsonbContainer *obj, const char *key);
 extern int64 audit_json_int64(JsonbContainer *obj, const char *key, const char *what);
 extern void audit_json_hash(JsonbContainer *obj, const char *key, const char *what,
 							uint8 *out, int len);

@@ -508,6 +508,10 @@ audit_inclusion_proof(PG_FUNCTION_ARGS)
 	uint8		chain_id[AUDIT_CHAIN_ID_LEN];
 	StringInfoData buf;
 
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("event_id must not be NULL")));
 	if (!PG_ARGISNULL(1) && PG_GETARG_INT64(1) < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -566,10 +570,18 @@ audit_consistency_proof(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	StringInfoData side;
 
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("from_block must not be NULL")));
 	if (from < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("from_block must be at least 1")));
+	if (!PG_ARGISNULL(1) && PG_GETARG_INT64(1) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("to_block must be at least 1")));
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	to = proof_tree_size(snap, PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1), from,
 						 "from_block");

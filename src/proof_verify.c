@@ -348,6 +348,8 @@ tree_holds(JsonbContainer *proof, const BlockHead *h, const uint8 *block_hash)
 	audit_json_hash(cp, "root_hash", PROOF, root, AUDIT_HASH_LEN);
 	audit_json_hash(cp, "chain_id", PROOF, cp_chain, AUDIT_CHAIN_ID_LEN);
 	if (audit_json_int64(cp, "tree_size", PROOF) != size ||
+		(audit_json_present(cp, "block_id") &&
+		 audit_json_int64(cp, "block_id", PROOF) != size) ||
 		memcmp(cp_chain, h->chain_id, AUDIT_CHAIN_ID_LEN) != 0 ||
 		audit_json_int64(t, "index", PROOF) != h->block_id - 1 ||
 		!path_holds(t, block_hash, size, root))
@@ -423,6 +425,7 @@ audit_verify_consistency_proof(PG_FUNCTION_ARGS)
 	uint8		old_root[AUDIT_HASH_LEN];
 	uint8		new_root[AUDIT_HASH_LEN];
 	uint8		path[2 * MERKLE_MAX_FRONTIER][AUDIT_HASH_LEN];
+	uint8		chain_id[AUDIT_CHAIN_ID_LEN];
 	int64		m;
 	int64		n;
 	int			len;
@@ -432,6 +435,13 @@ audit_verify_consistency_proof(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("malformed proof: an object was expected"),
 				 errhint("Pass what audit.consistency_proof() returned.")));
+	/* "format" and "chain_id", which no hash covers, must be well formed */
+	if (audit_json_present(root, "format") && audit_json_int64(root, "format", PROOF) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("unsupported proof format")));
+	if (audit_json_present(root, "chain_id"))
+		audit_json_hash(root, "chain_id", PROOF, chain_id, AUDIT_CHAIN_ID_LEN);
 	from = object_field(root, "from");
 	to = object_field(root, "to");
 	m = audit_json_int64(from, "tree_size", PROOF);

@@ -17,6 +17,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "event.h"
 #include "row_meta.h"
@@ -37,7 +38,13 @@ PG_FUNCTION_INFO_V1(audit_internal_span);
 Datum
 audit_tracking_changed(PG_FUNCTION_ARGS)
 {
-	audit_row_meta_invalidate_tree(PG_GETARG_OID(0));
+	Oid			relid = PG_GETARG_OID(0);
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	audit_row_meta_invalidate_tree(relid);
 	PG_RETURN_VOID();
 }
 
