@@ -330,7 +330,7 @@ is($rc, 0, 'and so says audit_verify live');
 my $statements_sql = q{SELECT string_agg(event_id || ' ' || coalesce(statement, '-'), E'\n' ORDER BY event_id)
 	FROM audit.row_changes};
 my $statements_04 = sql($statements_sql);
-sql('ALTER EXTENSION audit_ext UPDATE');
+sql(q{ALTER EXTENSION audit_ext UPDATE TO '0.5'});
 is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'audit_ext'}), '0.5',
 	'after ALTER EXTENSION UPDATE the extension is at 0.5');
 is(sql(q{SELECT pg_get_indexdef('audit.event_statement_idx'::regclass)}),
