@@ -32,6 +32,7 @@
 #include "utils/snapmgr.h"
 
 #include "event.h"
+#include "row_end.h"
 #include "row_image.h"
 #include "row_meta.h"
 
@@ -75,12 +76,37 @@ partition_detail(const RowMeta *meta)
 	return buf.data;
 }
 
+/*
+ * The key the row had before an UPDATE, if the UPDATE changed it (as
+ * jsonb compares: 1.0 and 1.00 are one key); else NULL.
+ */
+static Jsonb *
+ended_key(const RowMeta *meta, TriggerData *td, const bool *changed,
+		  Jsonb *new_key)
+{
+	Jsonb	   *old_key;
+
+	for (int i = 0; i < meta->nattrs; i++)
+	{
+		if (!meta->attrs[i].in_key || !changed[i])
+			continue;
+		old_key = audit_row_image(meta, td->tg_trigslot, ROW_IMAGE_KEY, NULL);
+		if (compareJsonbContainers(&old_key->root, &new_key->root) != 0)
+			return old_key;
+		break;
+	}
+	return NULL;
+}
+
 static void
 record_row(const RowMeta *meta, TriggerData *td)
 {
 	AuditEvent	event = {0};
 	AuditRowImages row = {0};
 	TriggerEvent ev = td->tg_event;
+	TimestampTz now = GetCurrentTimestamp();
+	Jsonb	   *old_key = NULL;
+	int64		event_id;
 
 	event.kind = "row";
 	event.class_name = "write";
@@ -103,6 +129,8 @@ record_row(const RowMeta *meta, TriggerData *td)
 		row.old_row = audit_row_image(meta, td->tg_trigslot, ROW_IMAGE_CHANGED, changed);
 		row.new_row = audit_row_image(meta, td->tg_newslot, ROW_IMAGE_ALL, NULL);
 		row.row_key = audit_row_image(meta, td->tg_newslot, ROW_IMAGE_KEY, NULL);
+		if (row.row_key != NULL)
+			old_key = ended_key(meta, td, changed, row.row_key);
 	}
 	else
 	{
@@ -110,7 +138,10 @@ record_row(const RowMeta *meta, TriggerData *td)
 		row.old_row = audit_row_image(meta, td->tg_trigslot, ROW_IMAGE_ALL, NULL);
 		row.row_key = audit_row_image(meta, td->tg_trigslot, ROW_IMAGE_KEY, NULL);
 	}
-	audit_event_record_row(&event);
+	event_id = audit_event_record_row(&event, now);
+	if (old_key != NULL)
+		audit_row_end_note(event_id, meta->table_name, meta->partition_name,
+						   old_key, now);
 }
 
 /*
@@ -199,6 +230,8 @@ audit_capture_truncate(PG_FUNCTION_ARGS)
 	Relation	rel = td->tg_relation;
 	RowMeta    *meta;
 	AuditEvent	event = {0};
+	TimestampTz now = GetCurrentTimestamp();
+	int64		event_id;
 
 	if (!TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 		ereport(ERROR,
@@ -217,6 +250,7 @@ audit_capture_truncate(PG_FUNCTION_ARGS)
 	event.detail = partition_detail(meta);
 	event.has_rows = true;
 	event.rows_affected = count_rows(rel);
-	audit_event_record_row(&event);
+	event_id = audit_event_record_row(&event, now);
+	audit_row_end_note(event_id, meta->table_name, meta->partition_name, NULL, now);
 	return PointerGetDatum(NULL);
 }

@@ -284,7 +284,7 @@ leaf_datum(const uint8 leaf[AUDIT_HASH_LEN])
  * it in the current transaction.  Its statement id: ctx's if set, else
  * that of the session's current statement (in_scope), else its own id.
  */
-static void
+static int64
 event_write(const AuditEvent *event, const AuditContext *ctx, bool in_scope)
 {
 	Datum		values[Natts_event];
@@ -328,6 +328,7 @@ event_write(const AuditEvent *event, const AuditContext *ctx, bool in_scope)
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(event_cxt);
+	return event_id;
 }
 
 /*
@@ -358,25 +359,25 @@ audit_event_record(const AuditEvent *event)
 		return;
 	}
 	MemoryContextSwitchTo(oldcxt);
-	event_write(event, &ctx, true);
+	(void) event_write(event, &ctx, true);
 }
 
 /*
- * Record a row event (capture_row.c).  Who ran the statement and from
- * where is its statement event's (same statement_id, same transaction):
- * not repeated on every row.
+ * Record a row event (capture_row.c) that occurred at occurred_at; returns
+ * its id.  Who ran the statement and from where is its statement event's
+ * (same statement_id, same transaction): not repeated on every row.
  */
-void
-audit_event_record_row(const AuditEvent *event)
+int64
+audit_event_record_row(const AuditEvent *event, TimestampTz occurred_at)
 {
 	AuditContext ctx;
 
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.occurred_at = GetCurrentTimestamp();
+	ctx.occurred_at = occurred_at;
 	ctx.client_port = -1;
 	ctx.nesting_level = audit_scope_level();
 	audit_scope_note_rows();
-	event_write(event, &ctx, true);
+	return event_write(event, &ctx, true);
 }
 
 /*
@@ -387,5 +388,5 @@ audit_event_record_row(const AuditEvent *event)
 void
 audit_event_record_as(const AuditEvent *event, const AuditContext *ctx)
 {
-	event_write(event, ctx, false);
+	(void) event_write(event, ctx, false);
 }

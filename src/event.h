@@ -64,7 +64,8 @@ typedef struct AuditContext
 
 extern bool audit_can_record(void);
 extern void audit_event_record(const AuditEvent *event);
-extern void audit_event_record_row(const AuditEvent *event);
+extern int64 audit_event_record_row(const AuditEvent *event,
+									 TimestampTz occurred_at);
 extern void audit_event_record_as(const AuditEvent *event,
 								  const AuditContext *ctx);
 extern char *audit_statement_text(const char *source, int location, int len);

@@ -62,6 +62,14 @@ const AuditColumn audit_txn_columns[Natts_txn] = {
 	{"digest", BYTEAOID, 1}
 };
 
+const AuditColumn audit_row_end_columns[Natts_row_end] = {
+	{"event_id", INT8OID, 0},
+	{"object_name", TEXTOID, 0},
+	{"partition", TEXTOID, 0},
+	{"row_key", JSONBOID, 0},
+	{"occurred_at", TIMESTAMPTZOID, 0}
+};
+
 const AuditColumn audit_block_columns[Natts_block] = {
 	{"block_id", INT8OID, 1},
 	{"first_position", INT8OID, 1},

@@ -88,6 +88,22 @@ typedef enum AuditTxnAttr
 
 #define Natts_txn			Anum_txn_digest
 
+/*
+ * audit.row_end (0.6): where a row key stopped naming a row without a row
+ * event under that key — a TRUNCATE (row_key NULL) or an UPDATE that gave
+ * the row another key.  Derived from the events, not hashed (row_end.c).
+ */
+typedef enum AuditRowEndAttr
+{
+	Anum_row_end_event_id = 1,
+	Anum_row_end_object_name,
+	Anum_row_end_partition,
+	Anum_row_end_row_key,
+	Anum_row_end_occurred_at
+} AuditRowEndAttr;
+
+#define Natts_row_end		Anum_row_end_occurred_at
+
 typedef enum AuditBlockAttr
 {
 	Anum_block_block_id = 1,
@@ -123,6 +139,7 @@ typedef struct AuditColumn
 extern const AuditColumn audit_event_columns[Natts_event];
 extern const AuditColumn audit_txn_columns[Natts_txn];
 extern const AuditColumn audit_block_columns[Natts_block];
+extern const AuditColumn audit_row_end_columns[Natts_row_end];
 
 /* Set column attnum of a row being built. */
 static inline void

@@ -48,6 +48,7 @@ static const struct
 	const AuditColumn *columns;
 	int			ncolumns;
 	int			older[3];		/* older versions' layouts, also accepted */
+	bool		optional;		/* absent before ALTER EXTENSION UPDATE */
 }			store_rels[AUDIT_REL_COUNT] = {
 	[AUDIT_REL_EVENT] = {"event", audit_event_columns, Natts_event,
 	{Natts_event_v1, Natts_event_v2, Natts_event_v3}},
@@ -62,12 +63,15 @@ static const struct
 	[AUDIT_REL_EVENT_PKEY] = {"event_pkey", NULL, 0},
 	[AUDIT_REL_TXN_PKEY] = {"txn_pkey", NULL, 0},
 	[AUDIT_REL_BLOCK_LAST_POSITION_IDX] = {"block_last_position_idx", NULL, 0},
+	[AUDIT_REL_ROW_END] = {"row_end", audit_row_end_columns, Natts_row_end,
+	{0}, true},
 };
 
 typedef struct StoreCache
 {
 	bool		valid;			/* relids[] are up to date */
 	bool		available;		/* every relation was found */
+	bool		incomplete;		/* ... but an optional one is missing */
 	Oid			nspid;			/* schema audit, once available */
 	Oid			relids[AUDIT_REL_COUNT];
 	bool		checked[AUDIT_REL_COUNT];	/* layout verified */
@@ -87,9 +91,10 @@ store_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 {
 	/*
 	 * A negative answer is dropped on any change: a relation being created
-	 * may be ours (CREATE EXTENSION in progress in this transaction).
+	 * may be ours (CREATE EXTENSION in progress in this transaction, or
+	 * ALTER EXTENSION UPDATE adding an optional relation).
 	 */
-	if (relid == InvalidOid || !store_cache.available)
+	if (relid == InvalidOid || !store_cache.available || store_cache.incomplete)
 	{
 		store_invalidate();
 		return;
@@ -140,6 +145,11 @@ store_refresh(void)
 	{
 		Oid			relid = get_relname_relid(store_rels[i].name, nspid);
 
+		if (!OidIsValid(relid) && store_rels[i].optional)
+		{
+			store_cache.incomplete = true;
+			continue;
+		}
 		if (!OidIsValid(relid))
 			return;
 		/* Indexes belong to the extension through their table. */
@@ -189,6 +199,17 @@ audit_store_relid(AuditRel which)
 {
 	store_require();
 	return store_cache.relids[which];
+}
+
+/*
+ * Is an optional relation there?  (A schema of an older version, before
+ * ALTER EXTENSION UPDATE, lacks it.)
+ */
+bool
+audit_store_has(AuditRel which)
+{
+	store_require();
+	return OidIsValid(store_cache.relids[which]);
 }
 
 static void

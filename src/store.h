@@ -28,12 +28,14 @@ typedef enum AuditRel
 	AUDIT_REL_EVENT_PKEY,
 	AUDIT_REL_TXN_PKEY,
 	AUDIT_REL_BLOCK_LAST_POSITION_IDX,
+	AUDIT_REL_ROW_END,			/* optional: since 0.6 */
 	AUDIT_REL_COUNT
 } AuditRel;
 
 extern bool audit_store_available(void);
 extern Oid	audit_store_namespace(void);
 extern Oid	audit_store_relid(AuditRel which);
+extern bool audit_store_has(AuditRel which);
 extern Relation audit_store_open(AuditRel which, LOCKMODE lockmode);
 extern void audit_store_insert(Relation rel, const Datum *values,
 							   const bool *isnull);

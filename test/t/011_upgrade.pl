@@ -1,6 +1,6 @@
 # Copyright (c) audit_ext contributors
 #
-# 011_upgrade.pl — the update chain 0.1 -> 0.2 -> 0.3 -> 0.4 -> 0.5, with the
+# 011_upgrade.pl — the update chain 0.1 -> 0.2 -> 0.3 -> 0.4 -> 0.5 -> 0.6, with the
 # library of the newest version preloaded throughout.  A trail begun at 0.1 (events of format 1, in
 # 0.1's table of 17 columns) goes on in format 2 after ALTER EXTENSION
 # UPDATE TO '0.2' (27 columns), and in format 3 after ALTER EXTENSION
@@ -15,7 +15,8 @@
 # three formats verifies on.  0.5 rebuilds event_statement_idx on
 # (statement_id, kind, event_id): row_changes and history() find a row's
 # statement without reading the statement's other events, and name the same
-# statements as before.
+# statements as before.  0.6 adds audit.row_end (where row keys ended: TRUNCATE,
+# key changes), filled from the trail by the update.
 #
 # Tampering is done by the superuser with the library unloaded, as in
 # 002_tamper.pl, so that no guard inside the server stands in the way.
@@ -342,7 +343,30 @@ is(sql('SELECT ok FROM audit.verify()'), 't', 'audit.verify() holds at 0.5');
 ($rc, $out) = av(conn());
 is($rc, 0, 'and so says audit_verify live');
 
-# --- the schema updated to 0.5 is a fresh one ----------------------------------------------
+# --- ALTER EXTENSION UPDATE to 0.6: audit.row_end, filled from the trail ------------------
+
+# At 0.5 (the library is 0.6's) a key change and a TRUNCATE: no audit.row_end
+# to note them in yet; the update fills it from the events.
+sql(q{INSERT INTO acct VALUES (50, 'eve', 1), (51, 'fay', 2)});
+my $before_key_change = sql('SELECT clock_timestamp()');
+sql('UPDATE acct SET id = 52 WHERE id = 51');
+my $after_key_change = sql('SELECT clock_timestamp()');
+sql(q{ALTER EXTENSION audit_ext UPDATE TO '0.6'});
+is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'audit_ext'}), '0.6',
+	'after ALTER EXTENSION UPDATE the extension is at 0.6');
+is(sql(q{SELECT string_agg(e.command || ' ' || coalesce(g.row_key::text, '-'), ', ' ORDER BY g.event_id)
+		 FROM audit.row_end g JOIN audit.event e USING (event_id)}),
+	'TRUNCATE -, UPDATE {"id": 51}',
+	'audit.row_end holds the TRUNCATE of 0.3 and the key change made at 0.5');
+is(sql(qq{SELECT audit.row_as_of('acct', '{"id": 51}', '$before_key_change') ->> 'balance'
+		  || ' ' || coalesce(audit.row_as_of('acct', '{"id": 51}', '$after_key_change')::text, 'gone')}),
+	'2 gone', 'row_as_of(): key 51 existed before the key change, not after');
+sql('UPDATE acct SET id = 53 WHERE id = 52');
+is(sql(q{SELECT row_key::text FROM audit.row_end ORDER BY event_id DESC LIMIT 1}), '{"id": 52}',
+	'a key change after the update is noted by the row capture');
+is(sql('SELECT ok FROM audit.verify()'), 't', 'audit.verify() holds at 0.6');
+
+# --- the schema updated to 0.6 is a fresh one ----------------------------------------------
 
 sql('CREATE DATABASE fresh');
 sql('CREATE EXTENSION audit_ext', 'fresh');
