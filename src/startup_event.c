@@ -17,11 +17,19 @@
  * shared memory without restarting, keeps the start time: no event then,
  * unless no block was sealed since the start.
  *
+ * A standby promoted during this run of the server records, instead, one
+ * "PROMOTE" event (its sealer first runs then): the new timeline and the
+ * last block replayed before it, which the new blocks follow.  It is
+ * written whatever the time of that block: a standby replays blocks sealed
+ * after its own start.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
+#include "access/xlogrecovery.h"
 #include "commands/dbcommands.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -40,7 +48,7 @@
 
 /* The event's detail: JSON object text. */
 static char *
-startup_detail(const AuditHead *head)
+startup_detail(const AuditHead *head, bool promoted)
 {
 	StringInfoData block;
 	StringInfoData buf;
@@ -57,14 +65,17 @@ startup_detail(const AuditHead *head)
 	appendStringInfoChar(&buf, '{');
 	audit_json_put_text(&buf, "server_started_at", timestamptz_to_str(PgStartTime));
 	audit_json_put_raw(&buf, "guard", audit_guard ? "true" : "false");
+	if (promoted)
+		audit_json_put_int(&buf, "timeline", GetWALInsertionTimeLine());
 	audit_json_put_raw(&buf, "last_block", block.data);
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
 }
 
 /*
- * Write the event if there is a trail from before the start: a block
- * sealed earlier.  (A trail begun since has no restart to show.)
+ * Write the event if there is a trail from before the start (a block
+ * sealed earlier: a trail begun since has no restart to show), or from
+ * before the promotion.
  */
 static void
 startup_write(void)
@@ -72,13 +83,14 @@ startup_write(void)
 	AuditEvent	event = {0};
 	AuditContext ctx = {0};
 	AuditHead	head;
+	bool		promoted = PromoteIsTriggered();
 
 	if (!audit_can_record() || !audit_read_block_row(NULL, 0, &head) ||
-		head.sealed_at >= PgStartTime)
+		(!promoted && head.sealed_at >= PgStartTime))
 		return;
 	event.kind = "server";
-	event.command = "STARTUP";
-	event.detail = startup_detail(&head);
+	event.command = promoted ? "PROMOTE" : "STARTUP";
+	event.detail = startup_detail(&head, promoted);
 	ctx.occurred_at = GetCurrentTimestamp();
 	ctx.backend_pid = MyProcPid;
 	ctx.database = get_database_name(MyDatabaseId);

@@ -158,6 +158,15 @@ $standby->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
 ok( $standby->poll_query_until('postgres', q{
 	SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type LIKE 'audit_ext%'}),
 	'audit_ext\'s workers start on the promoted standby');
+ok( $standby->poll_query_until('postgres', q{
+	SELECT count(*) = 1 FROM audit.events WHERE kind = 'server' AND command = 'PROMOTE'}),
+	'the promotion is recorded as a server / PROMOTE event');
+is( $standby->safe_psql('postgres', q{
+	SELECT format('%s|%s|%s', (detail ->> 'timeline')::int > 1, detail #>> '{last_block,block_id}',
+	              detail #>> '{last_block,block_hash}')
+	  FROM audit.events WHERE kind = 'server' AND command = 'PROMOTE'}),
+	"t|$last_block|$last_hash",
+	'with the new timeline and the last block replayed before it');
 
 $standby->safe_psql('postgres', q{
 	UPDATE acct SET owner = 'ANN' WHERE id = 1;
