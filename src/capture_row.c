@@ -77,12 +77,44 @@ partition_detail(const RowMeta *meta)
 }
 
 /*
- * The key the row had before an UPDATE, if the UPDATE changed it (as
- * jsonb compares: 1.0 and 1.00 are one key); else NULL.
+ * row_key with the previous values old_row holds of its members: the key
+ * before an UPDATE, as audit._old_row_key() defines it.
  */
 static Jsonb *
-ended_key(const RowMeta *meta, TriggerData *td, const bool *changed,
-		  Jsonb *new_key)
+old_row_key(Jsonb *row_key, Jsonb *old_row)
+{
+	JsonbParseState *state = NULL;
+	JsonbIterator *it = JsonbIteratorInit(&row_key->root);
+	JsonbIteratorToken tok;
+	JsonbValue	v;
+	JsonbValue *res = NULL;
+
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		JsonbValue *old;
+
+		if (tok != WJB_KEY)
+			res = pushJsonbValue(&state, tok, tok < WJB_BEGIN_ARRAY ? &v : NULL);
+		else
+		{
+			/* the member's value: old_row's, if the UPDATE changed it */
+			old = getKeyJsonValueFromContainer(&old_row->root, v.val.string.val,
+											   v.val.string.len, NULL);
+			(void) pushJsonbValue(&state, WJB_KEY, &v);
+			(void) JsonbIteratorNext(&it, &v, true);
+			res = pushJsonbValue(&state, WJB_VALUE, old != NULL ? old : &v);
+		}
+	}
+	return JsonbValueToJsonb(res);
+}
+
+/*
+ * The key the row had before an UPDATE, if the UPDATE changed it (as
+ * jsonb compares: 1.0 and 1.00 are one key); else NULL.  Built from the
+ * images recorded, so it is what the trail says, value for value.
+ */
+static Jsonb *
+ended_key(const RowMeta *meta, const bool *changed, const AuditRowImages *row)
 {
 	Jsonb	   *old_key;
 
@@ -90,8 +122,8 @@ ended_key(const RowMeta *meta, TriggerData *td, const bool *changed,
 	{
 		if (!meta->attrs[i].in_key || !changed[i])
 			continue;
-		old_key = audit_row_image(meta, td->tg_trigslot, ROW_IMAGE_KEY, NULL);
-		if (compareJsonbContainers(&old_key->root, &new_key->root) != 0)
+		old_key = old_row_key(row->row_key, row->old_row);
+		if (compareJsonbContainers(&old_key->root, &row->row_key->root) != 0)
 			return old_key;
 		break;
 	}
@@ -129,8 +161,8 @@ record_row(const RowMeta *meta, TriggerData *td)
 		row.old_row = audit_row_image(meta, td->tg_trigslot, ROW_IMAGE_CHANGED, changed);
 		row.new_row = audit_row_image(meta, td->tg_newslot, ROW_IMAGE_ALL, NULL);
 		row.row_key = audit_row_image(meta, td->tg_newslot, ROW_IMAGE_KEY, NULL);
-		if (row.row_key != NULL)
-			old_key = ended_key(meta, td, changed, row.row_key);
+		if (row.row_key != NULL && row.old_row != NULL)
+			old_key = ended_key(meta, changed, &row);
 	}
 	else
 	{

@@ -62,5 +62,5 @@ audit_row_end_note(int64 event_id, const char *table_name,
 
 	rel = audit_store_open(AUDIT_REL_ROW_END, RowExclusiveLock);
 	audit_store_insert(rel, values, isnull);
-	table_close(rel, RowExclusiveLock);
+	table_close(rel, NoLock);	/* held to the end of the transaction */
 }

@@ -70,8 +70,8 @@ static const struct
 typedef struct StoreCache
 {
 	bool		valid;			/* relids[] are up to date */
-	bool		available;		/* every relation was found */
-	bool		incomplete;		/* ... but an optional one is missing */
+	bool		available;		/* every required relation was found */
+	Oid			extoid;			/* the extension, once available */
 	Oid			nspid;			/* schema audit, once available */
 	Oid			relids[AUDIT_REL_COUNT];
 	bool		checked[AUDIT_REL_COUNT];	/* layout verified */
@@ -91,10 +91,9 @@ store_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 {
 	/*
 	 * A negative answer is dropped on any change: a relation being created
-	 * may be ours (CREATE EXTENSION in progress in this transaction, or
-	 * ALTER EXTENSION UPDATE adding an optional relation).
+	 * may be ours (CREATE EXTENSION in progress in this transaction).
 	 */
-	if (relid == InvalidOid || !store_cache.available || store_cache.incomplete)
+	if (relid == InvalidOid || !store_cache.available)
 	{
 		store_invalidate();
 		return;
@@ -146,10 +145,7 @@ store_refresh(void)
 		Oid			relid = get_relname_relid(store_rels[i].name, nspid);
 
 		if (!OidIsValid(relid) && store_rels[i].optional)
-		{
-			store_cache.incomplete = true;
-			continue;
-		}
+			continue;			/* looked up again by audit_store_has() */
 		if (!OidIsValid(relid))
 			return;
 		/* Indexes belong to the extension through their table. */
@@ -159,6 +155,7 @@ store_refresh(void)
 		store_cache.relids[i] = relid;
 	}
 	store_cache.nspid = nspid;
+	store_cache.extoid = extoid;
 	store_cache.available = true;
 }
 
@@ -203,13 +200,24 @@ audit_store_relid(AuditRel which)
 
 /*
  * Is an optional relation there?  (A schema of an older version, before
- * ALTER EXTENSION UPDATE, lacks it.)
+ * ALTER EXTENSION UPDATE, lacks it.)  While it is missing, each call looks
+ * for it again: a negative syscache hit, dropped when it is created, so
+ * the whole cache need not be refilled on every invalidation meanwhile.
  */
 bool
 audit_store_has(AuditRel which)
 {
+	Oid			relid;
+
 	store_require();
-	return OidIsValid(store_cache.relids[which]);
+	if (OidIsValid(store_cache.relids[which]))
+		return true;
+	relid = get_relname_relid(store_rels[which].name, store_cache.nspid);
+	if (!OidIsValid(relid) ||
+		getExtensionOfObject(RelationRelationId, relid) != store_cache.extoid)
+		return false;
+	store_cache.relids[which] = relid;
+	return true;
 }
 
 static void

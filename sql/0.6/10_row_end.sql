@@ -10,10 +10,17 @@
 -- each such event here as well (both are rare: ordinary row events pay
 -- nothing), and row_as_of() looks here, in an index.
 --
--- Derived data, like an index: not hashed, not part of any verification;
--- filled from the trail below, kept in step with archiving and erasure by
--- a trigger (an archived or erased key is removed from here too).
+-- Derived data, like an index: not hashed, not part of any verification,
+-- not in dumps (the trail is not either: docs/OPERATIONS.md); filled from
+-- the trail below, kept in step with archiving and erasure by a trigger
+-- (an archived or erased key is removed from here too).
 -- ---------------------------------------------------------------------------
+
+-- Event writers wait for this update (an audited statement that writes an
+-- event now waits until it commits, then sees audit.row_end): the fill
+-- below then misses only the events of transactions that were already
+-- under way, which audit.row_end_pending names.
+LOCK TABLE audit.event IN SHARE ROW EXCLUSIVE MODE;
 
 CREATE TABLE audit.row_end (
 	event_id bigint PRIMARY KEY,	-- the TRUNCATE or key-changing UPDATE
@@ -22,20 +29,38 @@ CREATE TABLE audit.row_end (
 	row_key jsonb,					-- the key that ended; NULL: TRUNCATE
 	occurred_at timestamptz NOT NULL
 );
-CREATE INDEX row_end_key_idx ON audit.row_end (object_name, row_key, event_id);
+-- A hash index, as for audit.event's row_key: a key of any size fits.
+CREATE INDEX row_end_key_idx ON audit.row_end USING hash (row_key);
+CREATE INDEX row_end_table_idx ON audit.row_end (object_name, event_id);
 COMMENT ON TABLE audit.row_end IS
 	'Derived from the trail (not hashed): row events after which a row key no longer names its row — TRUNCATE (row_key NULL) and UPDATEs that changed the key (row_key: the old key)';
-SELECT pg_catalog.pg_extension_config_dump('audit.row_end', '');
 REVOKE ALL ON audit.row_end FROM PUBLIC;
 
-INSERT INTO audit.row_end (event_id, object_name, partition, row_key, occurred_at)
-SELECT e.event_id, e.object_name, e.detail ->> 'partition',
-	   CASE WHEN e.command = 'UPDATE' THEN audit._old_row_key(e.row_key, e.old_row) END,
-	   e.occurred_at
-  FROM audit.event e
- WHERE e.kind = 'row'
-   AND (e.command = 'TRUNCATE'
-		OR (e.command = 'UPDATE' AND audit._old_row_key(e.row_key, e.old_row) <> e.row_key));
+-- Transactions under way when the update filled audit.row_end: their
+-- events, committed later, were not seen by the fill, and were written
+-- before audit.row_end existed for them; row_as_of() reads those events.
+CREATE TABLE audit.row_end_pending (
+	txid xid8 PRIMARY KEY
+);
+COMMENT ON TABLE audit.row_end_pending IS
+	'Transactions under way while the 0.6 update filled audit.row_end: row_as_of() reads their events itself';
+REVOKE ALL ON audit.row_end_pending FROM PUBLIC;
+
+-- One statement, one snapshot: what it fills from and who was under way.
+WITH filled AS (
+	INSERT INTO audit.row_end (event_id, object_name, partition, row_key, occurred_at)
+	SELECT e.event_id, e.object_name, e.detail ->> 'partition',
+		   CASE WHEN e.command = 'UPDATE' THEN audit._old_row_key(e.row_key, e.old_row) END,
+		   e.occurred_at
+	  FROM audit.event e
+	 WHERE e.kind = 'row'
+	   AND (e.command = 'TRUNCATE'
+			OR (e.command = 'UPDATE' AND audit._old_row_key(e.row_key, e.old_row) <> e.row_key))
+	RETURNING 1
+)
+INSERT INTO audit.row_end_pending (txid)
+SELECT x FROM pg_catalog.pg_snapshot_xip(pg_catalog.pg_current_snapshot()) x
+ WHERE (SELECT count(*) FROM filled) >= 0;
 
 -- Archiving and erasure update events in place: what they remove from an
 -- event leaves row_end too.
@@ -98,14 +123,24 @@ BEGIN
 				  HINT = 'Read it from the archive bundle (audit.archives).';
 	END IF;
 	-- Gone since: an UPDATE that gave it another key, or a TRUNCATE of its
-	-- table (or partition).
+	-- table (or partition); noted in audit.row_end, or among the events of
+	-- the few transactions under way during the update to 0.6.
 	IF EXISTS (SELECT FROM audit.row_end g
-				WHERE g.object_name = name AND g.row_key = row_key
+				WHERE g.row_key = row_key AND g.object_name = name
 				  AND g.event_id > last.event_id AND g.occurred_at <= at)
 	   OR EXISTS (SELECT FROM audit.row_end g
-				   WHERE g.object_name = name AND g.row_key IS NULL
-					 AND g.event_id > last.event_id AND g.occurred_at <= at
-					 AND (g.partition IS NULL OR g.partition IS NOT DISTINCT FROM last.part)) THEN
+				   WHERE g.object_name = name AND g.event_id > last.event_id
+					 AND g.row_key IS NULL AND g.occurred_at <= at
+					 AND (g.partition IS NULL OR g.partition IS NOT DISTINCT FROM last.part))
+	   OR EXISTS (SELECT FROM audit.row_end_pending p
+				   JOIN audit.event e ON e.txid = p.txid
+				  WHERE e.event_id > last.event_id AND e.occurred_at <= at
+					AND e.kind = 'row' AND e.object_name = name
+					AND ((e.command = 'TRUNCATE'
+						  AND (e.detail ->> 'partition' IS NULL
+							   OR e.detail ->> 'partition' IS NOT DISTINCT FROM last.part))
+						 OR (e.command = 'UPDATE' AND e.row_key <> row_key
+							 AND audit._old_row_key(e.row_key, e.old_row) = row_key))) THEN
 		RETURN NULL;
 	END IF;
 	RETURN last.new_row;

@@ -351,7 +351,16 @@ sql(q{INSERT INTO acct VALUES (50, 'eve', 1), (51, 'fay', 2)});
 my $before_key_change = sql('SELECT clock_timestamp()');
 sql('UPDATE acct SET id = 52 WHERE id = 51');
 my $after_key_change = sql('SELECT clock_timestamp()');
+# A transaction under way through the update, with a key change already
+# made: the fill cannot see it, and its capture saw no audit.row_end.
+sql(q{INSERT INTO acct VALUES (60, 'gil', 6)});
+my $inflight = $node->background_psql('postgres', on_error_stop => 1);
+$inflight->query_safe(q{BEGIN; UPDATE acct SET id = 61 WHERE id = 60});
+my $inflight_txid = $inflight->query_safe('SELECT txid_current()');
 sql(q{ALTER EXTENSION audit_ext UPDATE TO '0.6'});
+$inflight->query_safe('COMMIT');
+my $after_inflight = sql('SELECT clock_timestamp()');
+$inflight->quit;
 is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'audit_ext'}), '0.6',
 	'after ALTER EXTENSION UPDATE the extension is at 0.6');
 is(sql(q{SELECT string_agg(e.command || ' ' || coalesce(g.row_key::text, '-'), ', ' ORDER BY g.event_id)
@@ -361,6 +370,13 @@ is(sql(q{SELECT string_agg(e.command || ' ' || coalesce(g.row_key::text, '-'), '
 is(sql(qq{SELECT audit.row_as_of('acct', '{"id": 51}', '$before_key_change') ->> 'balance'
 		  || ' ' || coalesce(audit.row_as_of('acct', '{"id": 51}', '$after_key_change')::text, 'gone')}),
 	'2 gone', 'row_as_of(): key 51 existed before the key change, not after');
+is(sql(q{SELECT string_agg(txid::text, ',') FROM audit.row_end_pending WHERE txid = '} . $inflight_txid . q{'}),
+	$inflight_txid, 'the transaction under way during the update is in audit.row_end_pending');
+is(sql(q{SELECT count(*) FROM audit.row_end WHERE row_key = '{"id": 60}'}), '0',
+	'its key change is not in audit.row_end');
+is(sql(qq{SELECT coalesce(audit.row_as_of('acct', '{"id": 60}', '$after_inflight')::text, 'gone')
+		  || ' ' || (audit.row_as_of('acct', '{"id": 61}', '$after_inflight') ->> 'balance')}),
+	'gone 6', 'row_as_of() still finds key 60 gone, from that transaction\'s own events');
 sql('UPDATE acct SET id = 53 WHERE id = 52');
 is(sql(q{SELECT row_key::text FROM audit.row_end ORDER BY event_id DESC LIMIT 1}), '{"id": 52}',
 	'a key change after the update is noted by the row capture');
