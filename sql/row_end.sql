@@ -62,6 +62,14 @@ SELECT * FROM pg_temp.noted WHERE object_name = 'regress_re.part';
 -- Exactly what the trail says, both ways.
 SELECT count(*) AS missing FROM (SELECT * FROM pg_temp.expected() EXCEPT SELECT * FROM audit.row_end) x;
 SELECT count(*) AS extra FROM (SELECT * FROM audit.row_end EXCEPT SELECT * FROM pg_temp.expected()) x;
+-- audit.row_end_check() says so too; and names what an attacker past the
+-- guard changed (rolled back).
+SELECT count(*) AS problems FROM audit.row_end_check();
+BEGIN;
+DELETE FROM audit.row_end WHERE event_id = :mark + 13;
+UPDATE audit.row_end SET row_key = '{"id": 7}' WHERE event_id = :mark + 17;
+SELECT problem, event_id - :mark AS event FROM audit.row_end_check();
+ROLLBACK;
 
 -- row_as_of() answers from it: key 2 is gone after its UPDATE, 20 exists.
 CREATE TABLE k (id int PRIMARY KEY, v text);

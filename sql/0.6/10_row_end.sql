@@ -146,3 +146,38 @@ BEGIN
 	RETURN last.new_row;
 END
 $$;
+
+-- ---------------------------------------------------------------------------
+-- audit.row_end_check(): audit.row_end against the trail it is derived
+-- from (audit.verify() does not look at it: it is not hashed).  Events of
+-- the transactions in audit.row_end_pending are left out on both sides.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION audit.row_end_check()
+RETURNS TABLE (problem text, event_id bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH expected AS (
+		SELECT e.event_id, e.object_name, e.detail ->> 'partition' AS partition,
+			   CASE WHEN e.command = 'UPDATE' THEN audit._old_row_key(e.row_key, e.old_row) END AS row_key,
+			   e.occurred_at
+		  FROM audit.event e
+		 WHERE e.kind = 'row'
+		   AND (e.command = 'TRUNCATE'
+				OR (e.command = 'UPDATE' AND audit._old_row_key(e.row_key, e.old_row) <> e.row_key))
+		   AND NOT EXISTS (SELECT FROM audit.row_end_pending p WHERE p.txid = e.txid)
+	), noted AS (
+		SELECT g.event_id, g.object_name, g.partition, g.row_key, g.occurred_at
+		  FROM audit.row_end g
+		 WHERE NOT EXISTS (SELECT FROM audit.event e JOIN audit.row_end_pending p ON p.txid = e.txid
+						    WHERE e.event_id = g.event_id)
+	)
+	SELECT 'not noted', x.event_id FROM (SELECT * FROM expected EXCEPT SELECT * FROM noted) x
+	UNION ALL
+	SELECT 'noted wrongly', y.event_id FROM (SELECT * FROM noted EXCEPT SELECT * FROM expected) y
+	ORDER BY 2, 1
+$$;
+COMMENT ON FUNCTION audit.row_end_check() IS
+	'Checks audit.row_end (derived, not hashed; read by row_as_of()) against the trail: each row event it should note and does not, or notes differently; no rows: consistent';
+REVOKE ALL ON FUNCTION audit.row_end_check() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit.row_end_check() TO audit_reader;

@@ -29,7 +29,7 @@ SELECT unnest('{verify, verify_report, digest, public_key, inclusion_proof,
 	merkle_root, merkle_inclusion_path, merkle_consistency_path,
 	merkle_verify_inclusion, merkle_verify_consistency,
 	export, history, row_as_of, table_as_of, transaction, activity,
-	_row_key_columns}'::name[]), 'audit_reader'
+	_row_key_columns, row_end_check}'::name[]), 'audit_reader'
 UNION ALL
 SELECT unnest('{seal, track, untrack, track_schema, untrack_schema,
 	archive, redact, alert_rule_set}'::name[]), 'audit_admin';
