@@ -127,17 +127,41 @@ check_conn(AvDb *db, const char *what)
 		av_fatal("%s: %s", what, conn_message(db->conn, NULL));
 }
 
-/* Run a statement; any failure is fatal (exit 2) with the server's message. */
-PGresult *
-av_db_query(AvDb *db, const char *sql)
+static PGresult *
+checked_result(AvDb *db, PGresult *res)
 {
-	PGresult   *res = PQexec(db->conn, sql);
 	ExecStatusType st = PQresultStatus(res);
 
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 		return res;
 	av_fatal("query failed on database \"%s\": %s", db->dbname,
 			 conn_message(db->conn, res));
+}
+
+/* Run a statement; any failure is fatal (exit 2) with the server's message. */
+PGresult *
+av_db_query(AvDb *db, const char *sql)
+{
+	av_cursor_settle(db);
+	return checked_result(db, PQexec(db->conn, sql));
+}
+
+/*
+ * The result of the statement sent by PQsendQuery(), read to the end of
+ * the connection's results; any failure is fatal, as in av_db_query().
+ */
+PGresult *
+av_db_result(AvDb *db)
+{
+	PGresult   *res = PQgetResult(db->conn);
+	PGresult   *extra;
+
+	if (res == NULL)
+		av_fatal("query failed on database \"%s\": %s", db->dbname,
+				 conn_message(db->conn, NULL));
+	while ((extra = PQgetResult(db->conn)) != NULL)
+		PQclear(extra);
+	return checked_result(db, res);
 }
 
 static void
@@ -389,7 +413,10 @@ av_db_finish(AvDb *db)
 {
 	if (db->conn)
 	{
-		PGresult   *res = PQexec(db->conn, "COMMIT");
+		PGresult   *res;
+
+		av_cursor_settle(db);
+		res = PQexec(db->conn, "COMMIT");
 
 		PQclear(res);
 		PQfinish(db->conn);
@@ -557,66 +584,4 @@ av_db_archives(AvDb *db, AvArchives *out)
 	PQclear(res);
 	free(sql);
 	av_archives_sort(out);
-}
-
-void
-av_cursor_open(AvCursor *c, AvDb *db, const char *name, const char *sql, int batch)
-{
-	char	   *declare = av_psprintf("DECLARE %s NO SCROLL CURSOR FOR %s", name, sql);
-
-	memset(c, 0, sizeof(*c));
-	c->db = db;
-	c->name = av_strdup(name);
-	c->batch = batch;
-	db_exec(db, declare);
-	free(declare);
-}
-
-/* Move to the next row, fetching the next batch when needed. */
-bool
-av_cursor_next(AvCursor *c)
-{
-	char	   *fetch;
-
-	if (c->res != NULL && c->row + 1 < c->nrows)
-	{
-		c->row++;
-		return true;
-	}
-	if (c->done)
-		return false;
-	PQclear(c->res);
-	fetch = av_psprintf("FETCH FORWARD %d FROM %s", c->batch, c->name);
-	c->res = av_db_query(c->db, fetch);
-	free(fetch);
-	c->nrows = PQntuples(c->res);
-	c->row = 0;
-	if (c->nrows < c->batch)
-		c->done = true;
-	return c->nrows > 0;
-}
-
-/* The text of a column of the current row; NULL for SQL NULL. */
-const char *
-av_cursor_value(const AvCursor *c, int col)
-{
-	if (col >= PQnfields(c->res))
-		av_fatal("internal error: column %d of cursor %s does not exist", col, c->name);
-	if (PQgetisnull(c->res, c->row, col))
-		return NULL;
-	return PQgetvalue(c->res, c->row, col);
-}
-
-size_t
-av_cursor_length(const AvCursor *c, int col)
-{
-	return (size_t) PQgetlength(c->res, c->row, col);
-}
-
-void
-av_cursor_close(AvCursor *c)
-{
-	PQclear(c->res);
-	free(c->name);
-	memset(c, 0, sizeof(*c));
 }

@@ -2,7 +2,7 @@
  *
  * av_db.h
  *	  audit_verify: reading the trail from a live database through libpq,
- *	  in one consistent snapshot, through cursors.
+ *	  in one consistent snapshot, through cursors (av_cursor.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -13,9 +13,12 @@
 
 #include "libpq-fe.h"
 
+struct AvCursor;
+
 typedef struct AvDb
 {
 	PGconn	   *conn;
+	struct AvCursor *reading;	/* whose FETCH was sent, its rows not read */
 	char	   *dbname;
 	char	   *source;			/* a hub's source (--source), or NULL */
 	bool		base_tables;	/* audit.event etc.; else the public views */
@@ -31,12 +34,13 @@ typedef struct AvDb
 	bool		has_erasure;	/* ... and erasure (audit_ext 0.4) */
 } AvDb;
 
-/* A server-side cursor, read a batch of rows at a time. */
+/* A server-side cursor, read a batch of rows at a time, one ahead. */
 typedef struct AvCursor
 {
 	AvDb	   *db;
 	char	   *name;
 	PGresult   *res;
+	PGresult   *ahead;			/* the next batch, read while another cursor's came */
 	int			row;
 	int			nrows;
 	int			batch;
@@ -100,6 +104,7 @@ extern const AvColumn av_archive_cols[3];
 extern void av_db_connect(AvDb *db, const char *conninfo, const char *source);
 extern void av_db_begin(AvDb *db);
 extern PGresult *av_db_query(AvDb *db, const char *sql);
+extern PGresult *av_db_result(AvDb *db);
 extern void av_db_chain_id(AvDb *db, uint8 out[AUDIT_CHAIN_ID_LEN]);
 extern char *av_db_digest(AvDb *db);
 extern void av_db_archives(AvDb *db, AvArchives *out);
@@ -115,6 +120,7 @@ extern char *av_sql_events_by_id(const AvDb *db);
 extern void av_cursor_open(AvCursor *c, AvDb *db, const char *name,
 						   const char *sql, int batch);
 extern bool av_cursor_next(AvCursor *c);
+extern void av_cursor_settle(AvDb *db);
 extern const char *av_cursor_value(const AvCursor *c, int col);
 extern size_t av_cursor_length(const AvCursor *c, int col);
 extern void av_cursor_close(AvCursor *c);
