@@ -24,7 +24,7 @@
  * batch is larger than the socket's buffers, and a server that cannot send
  * stops printing rows.
  */
-#define CONSUME_EVERY	32
+#define CONSUME_EVERY	100
 
 /* The result of the statement sent last; any failure is fatal. */
 static PGresult *
@@ -65,10 +65,12 @@ av_cursor_settle(AvDb *db)
 	c->ahead = collect(c);
 }
 
-void
-av_cursor_open(AvCursor *c, AvDb *db, const char *name, const char *sql, int batch)
+static void
+cursor_open(AvCursor *c, AvDb *db, const char *name, const char *sql,
+			int batch, bool binary)
 {
-	char	   *declare = av_psprintf("DECLARE %s NO SCROLL CURSOR FOR %s", name, sql);
+	char	   *declare = av_psprintf("DECLARE %s %sNO SCROLL CURSOR FOR %s", name,
+									  binary ? "BINARY " : "", sql);
 
 	memset(c, 0, sizeof(*c));
 	c->db = db;
@@ -76,6 +78,21 @@ av_cursor_open(AvCursor *c, AvDb *db, const char *name, const char *sql, int bat
 	c->batch = batch;
 	PQclear(av_db_query(db, declare));
 	free(declare);
+}
+
+/* A cursor whose rows come as text. */
+void
+av_cursor_open(AvCursor *c, AvDb *db, const char *name, const char *sql, int batch)
+{
+	cursor_open(c, db, name, sql, batch, false);
+}
+
+/* A cursor whose rows come in binary, each column in its type's send form. */
+void
+av_cursor_open_binary(AvCursor *c, AvDb *db, const char *name, const char *sql,
+					  int batch)
+{
+	cursor_open(c, db, name, sql, batch, true);
 }
 
 /* The next batch: the one read ahead, or one fetched now. */
@@ -120,7 +137,7 @@ av_cursor_next(AvCursor *c)
 	return c->nrows > 0;
 }
 
-/* The text of a column of the current row; NULL for SQL NULL. */
+/* The text (or binary value) of a column of the current row; NULL for SQL NULL. */
 const char *
 av_cursor_value(const AvCursor *c, int col)
 {
@@ -135,6 +152,13 @@ size_t
 av_cursor_length(const AvCursor *c, int col)
 {
 	return (size_t) PQgetlength(c->res, c->row, col);
+}
+
+/* The type of a column. */
+Oid
+av_cursor_type(const AvCursor *c, int col)
+{
+	return PQftype(c->res, col);
 }
 
 /* Close: a batch still on the way is read and dropped. */

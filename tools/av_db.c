@@ -72,7 +72,7 @@ const AvColumn av_event_cols[AV_EV_NCOLS] = {
 	{"object_name", "object_name", AV_COL_TEXT},
 	{"session_role", "session_role", AV_COL_TEXT},
 	{"effective_role", "effective_role", AV_COL_TEXT},
-	{"client_addr", "client_addr", AV_COL_TEXT},
+	{"client_addr", "client_addr", AV_COL_INET},
 	{"client_port", "client_port", AV_COL_INT},
 	{"application_name", "application_name", AV_COL_TEXT},
 	{"backend_pid", "backend_pid", AV_COL_INT},
@@ -189,6 +189,8 @@ av_db_connect(AvDb *db, const char *conninfo, const char *source)
 				 encoding ? encoding : "unknown");
 	db_exec(db, "SET statement_timeout = 0");
 	db_exec(db, "SET idle_in_transaction_session_timeout = 0");
+	/* Compiling the cursors' queries costs more than it saves on their rows. */
+	db_exec(db, "SET jit = off");
 }
 
 /* How many of names (quoted, comma-separated) the event relation has. */
@@ -428,11 +430,32 @@ av_db_finish(AvDb *db)
 }
 
 /*
- * "alias.col" or its microseconds, or its hex, for a select list; NULL for
- * the columns the relation lacks (absent[i]; absent may be NULL).
+ * The expression of column col of a kind, for rows fetched as text or, if
+ * binary, in binary (a timestamp's binary form is its microseconds since
+ * 2000, the infinities as the server stores them; bytea's is its bytes;
+ * inet's is not its text: format() prints it through its output function,
+ * and NULL stays NULL).
  */
 static char *
-select_list(const AvColumn *cols, int n, const char *alias, const bool *absent)
+column_expr(const char *col, AvColKind kind, bool binary)
+{
+	if (kind == AV_COL_TIME && !binary)
+		return av_psprintf(SQL_MICROSECONDS("%s"), col, col, col);
+	if (kind == AV_COL_HEX && !binary)
+		return av_psprintf("encode(%s, 'hex')", col);
+	if (kind == AV_COL_INET && binary)
+		return av_psprintf("CASE WHEN %s IS NOT NULL THEN pg_catalog.format('%%s', %s) END",
+						   col, col);
+	return av_strdup(col);
+}
+
+/*
+ * The columns for a select list, as column_expr() makes them; NULL for the
+ * columns the relation lacks (absent[i]; absent may be NULL).
+ */
+static char *
+select_list(const AvColumn *cols, int n, const char *alias, const bool *absent,
+			bool binary)
 {
 	char	   *out = av_strdup("");
 
@@ -444,12 +467,8 @@ select_list(const AvColumn *cols, int n, const char *alias, const bool *absent)
 
 		if (absent && absent[i])
 			expr = av_strdup("NULL");
-		else if (cols[i].kind == AV_COL_TIME)
-			expr = av_psprintf(SQL_MICROSECONDS("%s"), col, col, col);
-		else if (cols[i].kind == AV_COL_HEX)
-			expr = av_psprintf("encode(%s, 'hex')", col);
 		else
-			expr = av_strdup(col);
+			expr = column_expr(col, cols[i].kind, binary);
 		next = av_psprintf("%s%s%s", out, i > 0 ? ", " : "", expr);
 		free(out);
 		free(col);
@@ -462,9 +481,10 @@ select_list(const AvColumn *cols, int n, const char *alias, const bool *absent)
 /* before, the columns (NULL for those absent), after. */
 static char *
 sql_with_list(const char *before, const AvColumn *cols, int n,
-			  const char *alias, const char *after, const bool *absent)
+			  const char *alias, const char *after, const bool *absent,
+			  bool binary)
 {
-	char	   *list = select_list(cols, n, alias, absent);
+	char	   *list = select_list(cols, n, alias, absent, binary);
 	char	   *sql = av_psprintf("%s%s%s", before, list, after);
 
 	free(list);
@@ -477,7 +497,8 @@ sql_with_list(const char *before, const AvColumn *cols, int n,
  * after.
  */
 static char *
-sql_with_events(const AvDb *db, const char *before, const char *after)
+sql_with_events(const AvDb *db, const char *before, const char *after,
+				bool binary)
 {
 	bool		absent[AV_EV_NCOLS] = {0};
 
@@ -486,7 +507,8 @@ sql_with_events(const AvDb *db, const char *before, const char *after)
 	absent[AV_EV_ROW_SALT] = !db->has_row_salt;
 	absent[AV_EV_ARCHIVE_ID] = !db->has_archive_id;
 	absent[AV_EV_ERASURE] = !db->has_erasure;
-	return sql_with_list(before, av_event_cols, AV_EV_NCOLS, "e", after, absent);
+	return sql_with_list(before, av_event_cols, AV_EV_NCOLS, "e", after, absent,
+						 binary);
 }
 
 /* Blocks in id order; with tree_frontier when the base table is read. */
@@ -496,7 +518,7 @@ av_sql_blocks(const AvDb *db)
 	char	   *from = av_psprintf(" FROM %s b ORDER BY b.block_id", db->block_rel);
 	char	   *sql = sql_with_list("SELECT ", av_block_cols,
 									db->base_tables ? AV_BLOCK_FRONTIER + 1 : AV_BLOCK_NCOLS,
-									"b", from, NULL);
+									"b", from, NULL, false);
 
 	free(from);
 	return sql;
@@ -506,26 +528,29 @@ char *
 av_sql_txns(const AvDb *db)
 {
 	char	   *from = av_psprintf(" FROM %s t ORDER BY t.position", db->txn_rel);
-	char	   *sql = sql_with_list("SELECT ", av_txn_cols, AV_TXN_NCOLS, "t", from, NULL);
+	char	   *sql = sql_with_list("SELECT ", av_txn_cols, AV_TXN_NCOLS, "t", from, NULL, false);
 
 	free(from);
 	return sql;
 }
 
-/* Events with their transaction's position first, in the walk's order. */
+/*
+ * Events with their transaction's position first, in the walk's order;
+ * for a binary cursor (column_expr()).
+ */
 char *
 av_sql_events_by_position(const AvDb *db)
 {
 	char	   *from = av_psprintf(" FROM %s t JOIN %s e ON e.txid = t.txid"
 								   " ORDER BY t.position, e.event_id",
 								   db->txn_rel, db->event_rel);
-	char	   *sql = sql_with_events(db, "SELECT t.position, ", from);
+	char	   *sql = sql_with_events(db, "SELECT t.position, ", from, true);
 
 	free(from);
 	return sql;
 }
 
-/* Events whose transaction has no row, position NULL first. */
+/* Events whose transaction has no row, position NULL first; binary too. */
 char *
 av_sql_orphan_events(const AvDb *db)
 {
@@ -533,7 +558,7 @@ av_sql_orphan_events(const AvDb *db)
 								   " (SELECT FROM %s t WHERE t.txid = e.txid)"
 								   " ORDER BY e.txid, e.event_id",
 								   db->event_rel, db->txn_rel);
-	char	   *sql = sql_with_events(db, "SELECT NULL::bigint, ", from);
+	char	   *sql = sql_with_events(db, "SELECT NULL::bigint, ", from, true);
 
 	free(from);
 	return sql;
@@ -544,7 +569,7 @@ char *
 av_sql_events_by_id(const AvDb *db)
 {
 	char	   *from = av_psprintf(" FROM %s e ORDER BY e.event_id", db->event_rel);
-	char	   *sql = sql_with_events(db, "SELECT ", from);
+	char	   *sql = sql_with_events(db, "SELECT ", from, false);
 
 	free(from);
 	return sql;
@@ -560,7 +585,7 @@ av_sql_archives(const AvDb *db)
 	if (!db->has_archive_id)
 		return av_strdup("SELECT NULL::bigint, NULL::bigint, NULL::bigint WHERE false");
 	from = av_psprintf(" FROM %s a ORDER BY a.archive_id", db->archive_rel);
-	sql = sql_with_list("SELECT ", av_archive_cols, 3, "a", from, NULL);
+	sql = sql_with_list("SELECT ", av_archive_cols, 3, "a", from, NULL, false);
 	free(from);
 	return sql;
 }

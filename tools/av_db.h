@@ -71,11 +71,12 @@ enum
 #define AV_BLOCK_NCOLS			AV_BLOCK_FRONTIER	/* without the frontier */
 #define AV_TXN_NCOLS			(AV_TXN_DIGEST + 1)
 
-/* How a column is fetched (as text) and written into a bundle. */
+/* How a column is fetched and written into a bundle. */
 typedef enum AvColKind
 {
 	AV_COL_INT,					/* decimal integer */
 	AV_COL_TEXT,				/* text, in the database encoding */
+	AV_COL_INET,				/* inet, as its output function prints it */
 	AV_COL_TIME,				/* timestamptz as microseconds since 2000 */
 	AV_COL_HEX,					/* bytea as hex */
 	AV_COL_JSON					/* jsonb as its text (jsonb_out), a string;
@@ -93,7 +94,7 @@ typedef struct AvColumn
 static inline bool
 av_col_is_string(AvColKind kind)
 {
-	return kind == AV_COL_TEXT || kind == AV_COL_JSON;
+	return kind == AV_COL_TEXT || kind == AV_COL_INET || kind == AV_COL_JSON;
 }
 
 extern const AvColumn av_block_cols[AV_BLOCK_FRONTIER + 1];
@@ -119,10 +120,13 @@ extern char *av_sql_events_by_id(const AvDb *db);
 
 extern void av_cursor_open(AvCursor *c, AvDb *db, const char *name,
 						   const char *sql, int batch);
+extern void av_cursor_open_binary(AvCursor *c, AvDb *db, const char *name,
+								  const char *sql, int batch);
 extern bool av_cursor_next(AvCursor *c);
 extern void av_cursor_settle(AvDb *db);
 extern const char *av_cursor_value(const AvCursor *c, int col);
 extern size_t av_cursor_length(const AvCursor *c, int col);
+extern Oid	av_cursor_type(const AvCursor *c, int col);
 extern void av_cursor_close(AvCursor *c);
 
 #endif							/* AV_DB_H */
