@@ -88,7 +88,7 @@ put_datum(StringInfo buf, Oid type, Datum value, bool isnull)
 {
 	if (isnull)
 	{
-		appendStringInfoChar(buf, FIELD_NULL);
+		appendStringInfoCharMacro(buf, FIELD_NULL);	/* most fields of an event */
 		return;
 	}
 
@@ -204,7 +204,7 @@ audit_row_member_salt(const uint8 *row_salt, char side, const char *key,
 
 	resetStringInfo(scratch);
 	appendBinaryStringInfo(scratch, (const char *) row_salt, AUDIT_ROW_SALT_LEN);
-	appendStringInfoChar(scratch, side);
+	appendStringInfoCharMacro(scratch, side);
 	appendBinaryStringInfo(scratch, key, keylen);
 	audit_hash_prefixed(COMMIT_PREFIX_SALT, scratch->data, scratch->len, h);
 	memcpy(out, h, AUDIT_MEMBER_SALT_LEN);
