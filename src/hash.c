@@ -5,16 +5,17 @@
  *
  * Nearly everything hashed here is small: a row image member's salt or
  * commitment (one 64-byte block), a Merkle node (two), an event (a few).
- * For such inputs OpenSSL 3's EVP interface costs more than the hash:
- * EVP_DigestInit_ex2() frees and allocates the provider's digest state on
- * every call, even with the digest fetched once and the context reused,
- * and that took about 40% of the time of a hash of one block (92 ns
- * against 57 ns), a sixth of the whole time of audit.verify() on a trail
- * of row events.  So the digest is computed by SHA256_Init/Update/Final on
- * a context on the stack: the same SHA-256 implementation of libcrypto
- * (SHA-NI or AVX2, as the CPU allows), without the dispatch.  These
- * functions are deprecated from OpenSSL 3.0 on, but not at the API level
- * PostgreSQL builds with (OPENSSL_API_COMPAT, pg_config.h).
+ * For such inputs OpenSSL 3's EVP interface adds more than half again to
+ * the hash: EVP_DigestInit_ex2() frees and allocates the provider's digest
+ * state on every call, even with the digest fetched once and the context
+ * reused.  A hash of one block took 92 ns through it instead of 57 ns, and
+ * the wrapper was about a sixth of the whole time of audit.verify() on a
+ * trail of row events.  So the digest is computed by
+ * SHA256_Init/Update/Final on a context on the stack: the same SHA-256
+ * implementation of libcrypto (SHA-NI or AVX2, as the CPU allows), without
+ * the dispatch.  These functions are deprecated from OpenSSL 3.0 on, but
+ * not at the API level PostgreSQL builds with (OPENSSL_API_COMPAT,
+ * pg_config.h).
  *
  * Also compiled into the offline verifier (-DFRONTEND), where a failure of
  * OpenSSL ends the program.

@@ -1,18 +1,20 @@
 /*-------------------------------------------------------------------------
  *
  * av_db.c
- *	  audit_verify: the connection, the snapshot, the queries and the
- *	  cursors that read the trail from a live database.
+ *	  audit_verify: the connection, the snapshot, and the queries that
+ *	  read the trail from a live database.
  *
  * Everything is read in one REPEATABLE READ, READ ONLY transaction, so the
  * blocks, transactions and events seen belong together, through cursors a
- * batch at a time, so a trail of millions of events needs no more memory
- * than a small one.  Values are fetched as text in forms that depend on no
- * setting: timestamps as microseconds since 2000-01-01, bytea as hex, inet
- * through its output function (the bare column, not ::text, which adds
- * /32), jsonb through its output function too (its canonical text, what
- * FORMAT.md hashes), text in the database encoding (client_encoding is set
- * to it).
+ * batch at a time (av_cursor.c), so a trail of millions of events needs no
+ * more memory than a small one.  Values are fetched in forms that depend on
+ * no setting.  As text: timestamps as microseconds since 2000-01-01, bytea
+ * as hex, inet through its output function (the bare column, not ::text,
+ * which adds /32), jsonb through its output function too (its canonical
+ * text, what FORMAT.md hashes), text in the database encoding
+ * (client_encoding is set to it).  The event cursors are binary
+ * (column_expr()): the same values in their types' binary forms, inet
+ * printed by format().
  *
  * A database whose extension is not updated yet has the event table of an
  * older layout, without the columns of the newer format versions: they are
