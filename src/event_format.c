@@ -55,14 +55,20 @@ event_column_hashed(int i, int version)
 	return since > 0 && since <= version;
 }
 
+/* tag, length, bytes: room made once, the header written in place. */
 static void
 put_field(StringInfo buf, uint8 tag, const void *data, uint32 len)
 {
 	uint32		be_len = pg_hton32(len);
+	char	   *p;
 
-	appendStringInfoChar(buf, (char) tag);
-	appendBinaryStringInfo(buf, (const char *) &be_len, sizeof(be_len));
-	appendBinaryStringInfo(buf, (const char *) data, len);
+	enlargeStringInfo(buf, 1 + sizeof(be_len) + len);
+	p = buf->data + buf->len;
+	p[0] = (char) tag;
+	memcpy(p + 1, &be_len, sizeof(be_len));
+	memcpy(p + 1 + sizeof(be_len), data, len);
+	buf->len += 1 + sizeof(be_len) + len;
+	buf->data[buf->len] = '\0';
 }
 
 static void
@@ -82,7 +88,7 @@ put_datum(StringInfo buf, Oid type, Datum value, bool isnull)
 {
 	if (isnull)
 	{
-		appendStringInfoChar(buf, FIELD_NULL);
+		appendStringInfoCharMacro(buf, FIELD_NULL);	/* most fields of an event */
 		return;
 	}
 
@@ -128,6 +134,31 @@ put_datum(StringInfo buf, Oid type, Datum value, bool isnull)
 }
 
 /*
+ * A jsonb string as escape_json() prints it.  Most strings need no escape:
+ * they are copied whole; any other goes through escape_json() itself.
+ */
+static void
+json_string_text(StringInfo out, const char *s, int len)
+{
+	for (int i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c < ' ' || c == '"' || c == '\\')
+		{
+			escape_json(out, pnstrdup(s, len));
+			return;
+		}
+	}
+	enlargeStringInfo(out, len + 2);
+	out->data[out->len++] = '"';
+	memcpy(out->data + out->len, s, len);
+	out->len += len;
+	out->data[out->len++] = '"';
+	out->data[out->len] = '\0';
+}
+
+/*
  * The canonical text of one jsonb value: what follows "key": in the
  * canonical text of the object holding it.  (Row images hash it; masking
  * hashes it too, row_image.c.)
@@ -149,7 +180,7 @@ audit_jsonb_value_text(StringInfo out, JsonbValue *v)
 																	   NumericGetDatum(v->val.numeric))));
 			break;
 		case jbvString:
-			escape_json(out, pnstrdup(v->val.string.val, v->val.string.len));
+			json_string_text(out, v->val.string.val, v->val.string.len);
 			break;
 		case jbvBinary:
 			(void) JsonbToCString(out, v->val.binary.data, v->val.binary.len);
@@ -173,7 +204,7 @@ audit_row_member_salt(const uint8 *row_salt, char side, const char *key,
 
 	resetStringInfo(scratch);
 	appendBinaryStringInfo(scratch, (const char *) row_salt, AUDIT_ROW_SALT_LEN);
-	appendStringInfoChar(scratch, side);
+	appendStringInfoCharMacro(scratch, side);
 	appendBinaryStringInfo(scratch, key, keylen);
 	audit_hash_prefixed(COMMIT_PREFIX_SALT, scratch->data, scratch->len, h);
 	memcpy(out, h, AUDIT_MEMBER_SALT_LEN);

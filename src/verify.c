@@ -173,6 +173,30 @@ verify_archived_event(Verifier *v, const Where *w, const Datum *values,
 		report(v, w, "event altered", "leaf hash is missing or malformed");
 }
 
+/* The jsonb columns that the checks and the encoding of an event each read. */
+static const int event_jsonb_read[] = {
+	Anum_event_row_key, Anum_event_old_row, Anum_event_new_row, Anum_event_erasure
+};
+
+/*
+ * The first natts values of the event in slot (all deformed) into values,
+ * its row images and erasure record detoasted: once here, in the current
+ * context, rather than by each check and again by the encoding (a jsonb
+ * stored with a short header is copied by every DatumGetJsonbP).
+ */
+static void
+event_values(TupleTableSlot *slot, Datum *values, int natts)
+{
+	memcpy(values, slot->tts_values, natts * sizeof(Datum));
+	for (int i = 0; i < (int) lengthof(event_jsonb_read); i++)
+	{
+		int			attnum = event_jsonb_read[i];
+
+		if (attnum <= natts && !slot->tts_isnull[attnum - 1])
+			values[attnum - 1] = PointerGetDatum(PG_DETOAST_DATUM(values[attnum - 1]));
+	}
+}
+
 /*
  * Check one event against its leaf hash.  leaf receives the leaf to build
  * the transaction's root from: the stored one, so that an altered event is
@@ -182,13 +206,15 @@ static void
 verify_event(Verifier *v, Where *w, TupleTableSlot *slot,
 			 uint8 leaf[AUDIT_HASH_LEN])
 {
-	const Datum *values = slot->tts_values;
+	Datum		values[Natts_event];
 	const bool *isnull = slot->tts_isnull;
-	int			natts = slot->tts_tupleDescriptor->natts;
+	int			natts = Min(slot->tts_tupleDescriptor->natts, Natts_event);
 	uint8		computed[AUDIT_HASH_LEN];
-	const uint8 *stored = stored_hash(values[Anum_event_leaf_hash - 1],
-									  isnull[Anum_event_leaf_hash - 1]);
+	const uint8 *stored;
 
+	event_values(slot, values, natts);
+	stored = stored_hash(values[Anum_event_leaf_hash - 1],
+						 isnull[Anum_event_leaf_hash - 1]);
 	w->event_id = isnull[Anum_event_event_id - 1] ? -1 :
 		DatumGetInt64(values[Anum_event_event_id - 1]);
 	v->res->events_checked++;

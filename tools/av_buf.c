@@ -8,8 +8,9 @@
  */
 #include "av.h"
 
+/* Room for len more bytes: av_buf_put()'s slow path. */
 void
-av_buf_put(AvBuf *b, const void *src, size_t len)
+av_buf_grow(AvBuf *b, size_t len)
 {
 	if (len > SIZE_MAX / 2 - b->len)
 		av_fatal("an event is too large to encode");
@@ -18,15 +19,6 @@ av_buf_put(AvBuf *b, const void *src, size_t len)
 		b->cap = Max(b->cap * 2, b->len + len + 256);
 		b->data = av_realloc(b->data, b->cap);
 	}
-	if (len > 0)
-		memcpy(b->data + b->len, src, len);
-	b->len += len;
-}
-
-void
-av_buf_put_u8(AvBuf *b, uint8 v)
-{
-	av_buf_put(b, &v, 1);
 }
 
 /* v as nbytes (at most 8) big-endian bytes. */

@@ -1,18 +1,20 @@
 /*-------------------------------------------------------------------------
  *
  * av_db.c
- *	  audit_verify: the connection, the snapshot, the queries and the
- *	  cursors that read the trail from a live database.
+ *	  audit_verify: the connection, the snapshot, and the queries that
+ *	  read the trail from a live database.
  *
  * Everything is read in one REPEATABLE READ, READ ONLY transaction, so the
  * blocks, transactions and events seen belong together, through cursors a
- * batch at a time, so a trail of millions of events needs no more memory
- * than a small one.  Values are fetched as text in forms that depend on no
- * setting: timestamps as microseconds since 2000-01-01, bytea as hex, inet
- * through its output function (the bare column, not ::text, which adds
- * /32), jsonb through its output function too (its canonical text, what
- * FORMAT.md hashes), text in the database encoding (client_encoding is set
- * to it).
+ * batch at a time (av_cursor.c), so a trail of millions of events needs no
+ * more memory than a small one.  Values are fetched in forms that depend on
+ * no setting.  As text: timestamps as microseconds since 2000-01-01, bytea
+ * as hex, inet through its output function (the bare column, not ::text,
+ * which adds /32), jsonb through its output function too (its canonical
+ * text, what FORMAT.md hashes), text in the database encoding
+ * (client_encoding is set to it).  The event cursors are binary
+ * (column_expr()): the same values in their types' binary forms, inet
+ * printed by format().
  *
  * A database whose extension is not updated yet has the event table of an
  * older layout, without the columns of the newer format versions: they are
@@ -72,7 +74,7 @@ const AvColumn av_event_cols[AV_EV_NCOLS] = {
 	{"object_name", "object_name", AV_COL_TEXT},
 	{"session_role", "session_role", AV_COL_TEXT},
 	{"effective_role", "effective_role", AV_COL_TEXT},
-	{"client_addr", "client_addr", AV_COL_TEXT},
+	{"client_addr", "client_addr", AV_COL_INET},
 	{"client_port", "client_port", AV_COL_INT},
 	{"application_name", "application_name", AV_COL_TEXT},
 	{"backend_pid", "backend_pid", AV_COL_INT},
@@ -127,17 +129,41 @@ check_conn(AvDb *db, const char *what)
 		av_fatal("%s: %s", what, conn_message(db->conn, NULL));
 }
 
-/* Run a statement; any failure is fatal (exit 2) with the server's message. */
-PGresult *
-av_db_query(AvDb *db, const char *sql)
+static PGresult *
+checked_result(AvDb *db, PGresult *res)
 {
-	PGresult   *res = PQexec(db->conn, sql);
 	ExecStatusType st = PQresultStatus(res);
 
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 		return res;
 	av_fatal("query failed on database \"%s\": %s", db->dbname,
 			 conn_message(db->conn, res));
+}
+
+/* Run a statement; any failure is fatal (exit 2) with the server's message. */
+PGresult *
+av_db_query(AvDb *db, const char *sql)
+{
+	av_cursor_settle(db);
+	return checked_result(db, PQexec(db->conn, sql));
+}
+
+/*
+ * The result of the statement sent by PQsendQuery(), read to the end of
+ * the connection's results; any failure is fatal, as in av_db_query().
+ */
+PGresult *
+av_db_result(AvDb *db)
+{
+	PGresult   *res = PQgetResult(db->conn);
+	PGresult   *extra;
+
+	if (res == NULL)
+		av_fatal("query failed on database \"%s\": %s", db->dbname,
+				 conn_message(db->conn, NULL));
+	while ((extra = PQgetResult(db->conn)) != NULL)
+		PQclear(extra);
+	return checked_result(db, res);
 }
 
 static void
@@ -165,6 +191,8 @@ av_db_connect(AvDb *db, const char *conninfo, const char *source)
 				 encoding ? encoding : "unknown");
 	db_exec(db, "SET statement_timeout = 0");
 	db_exec(db, "SET idle_in_transaction_session_timeout = 0");
+	/* Compiling the cursors' queries costs more than it saves on their rows. */
+	db_exec(db, "SET jit = off");
 }
 
 /* How many of names (quoted, comma-separated) the event relation has. */
@@ -389,7 +417,10 @@ av_db_finish(AvDb *db)
 {
 	if (db->conn)
 	{
-		PGresult   *res = PQexec(db->conn, "COMMIT");
+		PGresult   *res;
+
+		av_cursor_settle(db);
+		res = PQexec(db->conn, "COMMIT");
 
 		PQclear(res);
 		PQfinish(db->conn);
@@ -401,11 +432,32 @@ av_db_finish(AvDb *db)
 }
 
 /*
- * "alias.col" or its microseconds, or its hex, for a select list; NULL for
- * the columns the relation lacks (absent[i]; absent may be NULL).
+ * The expression of column col of a kind, for rows fetched as text or, if
+ * binary, in binary (a timestamp's binary form is its microseconds since
+ * 2000, the infinities as the server stores them; bytea's is its bytes;
+ * inet's is not its text: format() prints it through its output function,
+ * and NULL stays NULL).
  */
 static char *
-select_list(const AvColumn *cols, int n, const char *alias, const bool *absent)
+column_expr(const char *col, AvColKind kind, bool binary)
+{
+	if (kind == AV_COL_TIME && !binary)
+		return av_psprintf(SQL_MICROSECONDS("%s"), col, col, col);
+	if (kind == AV_COL_HEX && !binary)
+		return av_psprintf("encode(%s, 'hex')", col);
+	if (kind == AV_COL_INET && binary)
+		return av_psprintf("CASE WHEN %s IS NOT NULL THEN pg_catalog.format('%%s', %s) END",
+						   col, col);
+	return av_strdup(col);
+}
+
+/*
+ * The columns for a select list, as column_expr() makes them; NULL for the
+ * columns the relation lacks (absent[i]; absent may be NULL).
+ */
+static char *
+select_list(const AvColumn *cols, int n, const char *alias, const bool *absent,
+			bool binary)
 {
 	char	   *out = av_strdup("");
 
@@ -417,12 +469,8 @@ select_list(const AvColumn *cols, int n, const char *alias, const bool *absent)
 
 		if (absent && absent[i])
 			expr = av_strdup("NULL");
-		else if (cols[i].kind == AV_COL_TIME)
-			expr = av_psprintf(SQL_MICROSECONDS("%s"), col, col, col);
-		else if (cols[i].kind == AV_COL_HEX)
-			expr = av_psprintf("encode(%s, 'hex')", col);
 		else
-			expr = av_strdup(col);
+			expr = column_expr(col, cols[i].kind, binary);
 		next = av_psprintf("%s%s%s", out, i > 0 ? ", " : "", expr);
 		free(out);
 		free(col);
@@ -435,9 +483,10 @@ select_list(const AvColumn *cols, int n, const char *alias, const bool *absent)
 /* before, the columns (NULL for those absent), after. */
 static char *
 sql_with_list(const char *before, const AvColumn *cols, int n,
-			  const char *alias, const char *after, const bool *absent)
+			  const char *alias, const char *after, const bool *absent,
+			  bool binary)
 {
-	char	   *list = select_list(cols, n, alias, absent);
+	char	   *list = select_list(cols, n, alias, absent, binary);
 	char	   *sql = av_psprintf("%s%s%s", before, list, after);
 
 	free(list);
@@ -450,7 +499,8 @@ sql_with_list(const char *before, const AvColumn *cols, int n,
  * after.
  */
 static char *
-sql_with_events(const AvDb *db, const char *before, const char *after)
+sql_with_events(const AvDb *db, const char *before, const char *after,
+				bool binary)
 {
 	bool		absent[AV_EV_NCOLS] = {0};
 
@@ -459,7 +509,8 @@ sql_with_events(const AvDb *db, const char *before, const char *after)
 	absent[AV_EV_ROW_SALT] = !db->has_row_salt;
 	absent[AV_EV_ARCHIVE_ID] = !db->has_archive_id;
 	absent[AV_EV_ERASURE] = !db->has_erasure;
-	return sql_with_list(before, av_event_cols, AV_EV_NCOLS, "e", after, absent);
+	return sql_with_list(before, av_event_cols, AV_EV_NCOLS, "e", after, absent,
+						 binary);
 }
 
 /* Blocks in id order; with tree_frontier when the base table is read. */
@@ -469,7 +520,7 @@ av_sql_blocks(const AvDb *db)
 	char	   *from = av_psprintf(" FROM %s b ORDER BY b.block_id", db->block_rel);
 	char	   *sql = sql_with_list("SELECT ", av_block_cols,
 									db->base_tables ? AV_BLOCK_FRONTIER + 1 : AV_BLOCK_NCOLS,
-									"b", from, NULL);
+									"b", from, NULL, false);
 
 	free(from);
 	return sql;
@@ -479,26 +530,29 @@ char *
 av_sql_txns(const AvDb *db)
 {
 	char	   *from = av_psprintf(" FROM %s t ORDER BY t.position", db->txn_rel);
-	char	   *sql = sql_with_list("SELECT ", av_txn_cols, AV_TXN_NCOLS, "t", from, NULL);
+	char	   *sql = sql_with_list("SELECT ", av_txn_cols, AV_TXN_NCOLS, "t", from, NULL, false);
 
 	free(from);
 	return sql;
 }
 
-/* Events with their transaction's position first, in the walk's order. */
+/*
+ * Events with their transaction's position first, in the walk's order;
+ * for a binary cursor (column_expr()).
+ */
 char *
 av_sql_events_by_position(const AvDb *db)
 {
 	char	   *from = av_psprintf(" FROM %s t JOIN %s e ON e.txid = t.txid"
 								   " ORDER BY t.position, e.event_id",
 								   db->txn_rel, db->event_rel);
-	char	   *sql = sql_with_events(db, "SELECT t.position, ", from);
+	char	   *sql = sql_with_events(db, "SELECT t.position, ", from, true);
 
 	free(from);
 	return sql;
 }
 
-/* Events whose transaction has no row, position NULL first. */
+/* Events whose transaction has no row, position NULL first; binary too. */
 char *
 av_sql_orphan_events(const AvDb *db)
 {
@@ -506,7 +560,7 @@ av_sql_orphan_events(const AvDb *db)
 								   " (SELECT FROM %s t WHERE t.txid = e.txid)"
 								   " ORDER BY e.txid, e.event_id",
 								   db->event_rel, db->txn_rel);
-	char	   *sql = sql_with_events(db, "SELECT NULL::bigint, ", from);
+	char	   *sql = sql_with_events(db, "SELECT NULL::bigint, ", from, true);
 
 	free(from);
 	return sql;
@@ -517,7 +571,7 @@ char *
 av_sql_events_by_id(const AvDb *db)
 {
 	char	   *from = av_psprintf(" FROM %s e ORDER BY e.event_id", db->event_rel);
-	char	   *sql = sql_with_events(db, "SELECT ", from);
+	char	   *sql = sql_with_events(db, "SELECT ", from, false);
 
 	free(from);
 	return sql;
@@ -533,7 +587,7 @@ av_sql_archives(const AvDb *db)
 	if (!db->has_archive_id)
 		return av_strdup("SELECT NULL::bigint, NULL::bigint, NULL::bigint WHERE false");
 	from = av_psprintf(" FROM %s a ORDER BY a.archive_id", db->archive_rel);
-	sql = sql_with_list("SELECT ", av_archive_cols, 3, "a", from, NULL);
+	sql = sql_with_list("SELECT ", av_archive_cols, 3, "a", from, NULL, false);
 	free(from);
 	return sql;
 }
@@ -557,66 +611,4 @@ av_db_archives(AvDb *db, AvArchives *out)
 	PQclear(res);
 	free(sql);
 	av_archives_sort(out);
-}
-
-void
-av_cursor_open(AvCursor *c, AvDb *db, const char *name, const char *sql, int batch)
-{
-	char	   *declare = av_psprintf("DECLARE %s NO SCROLL CURSOR FOR %s", name, sql);
-
-	memset(c, 0, sizeof(*c));
-	c->db = db;
-	c->name = av_strdup(name);
-	c->batch = batch;
-	db_exec(db, declare);
-	free(declare);
-}
-
-/* Move to the next row, fetching the next batch when needed. */
-bool
-av_cursor_next(AvCursor *c)
-{
-	char	   *fetch;
-
-	if (c->res != NULL && c->row + 1 < c->nrows)
-	{
-		c->row++;
-		return true;
-	}
-	if (c->done)
-		return false;
-	PQclear(c->res);
-	fetch = av_psprintf("FETCH FORWARD %d FROM %s", c->batch, c->name);
-	c->res = av_db_query(c->db, fetch);
-	free(fetch);
-	c->nrows = PQntuples(c->res);
-	c->row = 0;
-	if (c->nrows < c->batch)
-		c->done = true;
-	return c->nrows > 0;
-}
-
-/* The text of a column of the current row; NULL for SQL NULL. */
-const char *
-av_cursor_value(const AvCursor *c, int col)
-{
-	if (col >= PQnfields(c->res))
-		av_fatal("internal error: column %d of cursor %s does not exist", col, c->name);
-	if (PQgetisnull(c->res, c->row, col))
-		return NULL;
-	return PQgetvalue(c->res, c->row, col);
-}
-
-size_t
-av_cursor_length(const AvCursor *c, int col)
-{
-	return (size_t) PQgetlength(c->res, c->row, col);
-}
-
-void
-av_cursor_close(AvCursor *c)
-{
-	PQclear(c->res);
-	free(c->name);
-	memset(c, 0, sizeof(*c));
 }

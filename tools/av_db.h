@@ -2,7 +2,7 @@
  *
  * av_db.h
  *	  audit_verify: reading the trail from a live database through libpq,
- *	  in one consistent snapshot, through cursors.
+ *	  in one consistent snapshot, through cursors (av_cursor.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -13,9 +13,12 @@
 
 #include "libpq-fe.h"
 
+struct AvCursor;
+
 typedef struct AvDb
 {
 	PGconn	   *conn;
+	struct AvCursor *reading;	/* whose FETCH was sent, its rows not read */
 	char	   *dbname;
 	char	   *source;			/* a hub's source (--source), or NULL */
 	bool		base_tables;	/* audit.event etc.; else the public views */
@@ -31,12 +34,13 @@ typedef struct AvDb
 	bool		has_erasure;	/* ... and erasure (audit_ext 0.4) */
 } AvDb;
 
-/* A server-side cursor, read a batch of rows at a time. */
+/* A server-side cursor, read a batch of rows at a time, one ahead. */
 typedef struct AvCursor
 {
 	AvDb	   *db;
 	char	   *name;
 	PGresult   *res;
+	PGresult   *ahead;			/* the next batch, read while another cursor's came */
 	int			row;
 	int			nrows;
 	int			batch;
@@ -67,11 +71,12 @@ enum
 #define AV_BLOCK_NCOLS			AV_BLOCK_FRONTIER	/* without the frontier */
 #define AV_TXN_NCOLS			(AV_TXN_DIGEST + 1)
 
-/* How a column is fetched (as text) and written into a bundle. */
+/* How a column is fetched and written into a bundle. */
 typedef enum AvColKind
 {
 	AV_COL_INT,					/* decimal integer */
 	AV_COL_TEXT,				/* text, in the database encoding */
+	AV_COL_INET,				/* inet, as its output function prints it */
 	AV_COL_TIME,				/* timestamptz as microseconds since 2000 */
 	AV_COL_HEX,					/* bytea as hex */
 	AV_COL_JSON					/* jsonb as its text (jsonb_out), a string;
@@ -89,7 +94,7 @@ typedef struct AvColumn
 static inline bool
 av_col_is_string(AvColKind kind)
 {
-	return kind == AV_COL_TEXT || kind == AV_COL_JSON;
+	return kind == AV_COL_TEXT || kind == AV_COL_INET || kind == AV_COL_JSON;
 }
 
 extern const AvColumn av_block_cols[AV_BLOCK_FRONTIER + 1];
@@ -100,6 +105,7 @@ extern const AvColumn av_archive_cols[3];
 extern void av_db_connect(AvDb *db, const char *conninfo, const char *source);
 extern void av_db_begin(AvDb *db);
 extern PGresult *av_db_query(AvDb *db, const char *sql);
+extern PGresult *av_db_result(AvDb *db);
 extern void av_db_chain_id(AvDb *db, uint8 out[AUDIT_CHAIN_ID_LEN]);
 extern char *av_db_digest(AvDb *db);
 extern void av_db_archives(AvDb *db, AvArchives *out);
@@ -114,9 +120,13 @@ extern char *av_sql_events_by_id(const AvDb *db);
 
 extern void av_cursor_open(AvCursor *c, AvDb *db, const char *name,
 						   const char *sql, int batch);
+extern void av_cursor_open_binary(AvCursor *c, AvDb *db, const char *name,
+								  const char *sql, int batch);
 extern bool av_cursor_next(AvCursor *c);
+extern void av_cursor_settle(AvDb *db);
 extern const char *av_cursor_value(const AvCursor *c, int col);
 extern size_t av_cursor_length(const AvCursor *c, int col);
+extern Oid	av_cursor_type(const AvCursor *c, int col);
 extern void av_cursor_close(AvCursor *c);
 
 #endif							/* AV_DB_H */

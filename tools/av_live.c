@@ -6,11 +6,15 @@
  *
  * The rows of four cursors (blocks, transactions, events in their
  * transaction's position order, events without a transaction) become the
- * records the walk of av_check.c reads.
+ * records the walk of av_check.c reads.  The two event cursors, nearly all
+ * of what is read, are binary: the server need not print integers,
+ * timestamps and hashes as text, nor the tool parse them back.
  *
  *-------------------------------------------------------------------------
  */
 #include "av.h"
+
+#include "catalog/pg_type_d.h"
 
 #include "av_check.h"
 #include "av_db.h"
@@ -184,42 +188,101 @@ live_next_txn(void *arg, AvTxn *t)
 	return true;
 }
 
+/*
+ * The event cursors are binary (av_sql_events_by_position()): integers and
+ * timestamps come as big-endian integers, bytea as its bytes, text and
+ * inet as their text, jsonb as a version byte and its text.
+ */
+
+/* One column of the current row: its bytes (NULL for SQL NULL) and length. */
+typedef struct BinValue
+{
+	const char *v;
+	size_t		len;
+} BinValue;
+
+static BinValue
+bin_value(const AvCursor *c, int col)
+{
+	BinValue	b = {av_cursor_value(c, col), 0};
+
+	if (b.v != NULL)
+		b.len = av_cursor_length(c, col);
+	return b;
+}
+
+/* An integer (int2, int4, int8, xid8, timestamptz); NULL reads as 0. */
+static int64
+bin_int(BinValue b)
+{
+	const uint8 *v = (const uint8 *) b.v;
+	uint64		u = 0;
+
+	if (v == NULL)
+		return 0;
+	if (b.len != 2 && b.len != 4 && b.len != 8)
+		av_fatal("the database returned a value of %zu bytes where an integer was expected",
+				 b.len);
+	for (size_t i = 0; i < b.len; i++)
+		u = u << 8 | v[i];
+	if (b.len < 8 && (v[0] & 0x80) != 0)
+		u |= ~UINT64CONST(0) << (8 * b.len);	/* sign-extended */
+	return (int64) u;
+}
+
+/* A text, inet or jsonb value (not NULL) of column col: the bytes of its text. */
+static void
+bin_text(const AvCursor *c, int col, BinValue b, const char **s, size_t *len)
+{
+	*s = b.v;
+	*len = b.len;
+	if (av_cursor_type(c, col) != JSONBOID)
+		return;
+	if (*len < 1 || (*s)[0] != 1)
+		av_fatal("the database returned jsonb in a binary format version this tool does not know");
+	(*s)++;
+	(*len)--;
+}
+
+/* The columns after the event's fields: version, hashes, archive, erasure. */
+static void
+event_extras(const AvCursor *c, AvEvent *ev)
+{
+	BinValue	version = bin_value(c, 1 + AV_EV_FORMAT_VERSION);
+	BinValue	leaf = bin_value(c, 1 + AV_EV_LEAF_HASH);
+	BinValue	archive = bin_value(c, 1 + AV_EV_ARCHIVE_ID);
+	BinValue	erasure = bin_value(c, 1 + AV_EV_ERASURE);
+	BinValue	salt = bin_value(c, 1 + AV_EV_ROW_SALT);
+
+	ev->has_format_version = version.v != NULL;
+	ev->format_version = bin_int(version);
+	av_set_hash(&ev->leaf_hash, (const uint8 *) leaf.v, leaf.len);
+	ev->archived = archive.v != NULL;
+	ev->archive_id = bin_int(archive);
+	if (erasure.v != NULL)
+		bin_text(c, 1 + AV_EV_ERASURE, erasure, &ev->erasure, &ev->erasure_len);
+	av_event_set_row_salt(ev, (const uint8 *) salt.v, salt.len);
+}
+
 /* An event row (after the leading position column) as an AvEvent. */
 static void
 event_from_row(const AvCursor *c, AvEvent *ev)
 {
-	uint8	   *salt;
-	size_t		salt_len;
-
 	av_event_init(ev);
 	for (int i = 0; i < AV_EVENT_FIELDS; i++)
 	{
 		AvField    *f = &ev->f[i];
-		int			col = 1 + i;
+		BinValue	b = bin_value(c, 1 + i);
 
-		f->isnull = av_cursor_value(c, col) == NULL;
+		f->isnull = b.v == NULL;
 		if (f->isnull)
 			continue;
 		if (av_col_is_string(av_event_cols[i].kind))
-		{
-			f->s = av_cursor_value(c, col);
-			f->len = av_cursor_length(c, col);
-		}
-		else if (i == 1)		/* txid: xid8, unsigned */
-			f->i = (int64) uint_col(c, col);
+			bin_text(c, 1 + i, b, &f->s, &f->len);
 		else
-			f->i = int_col(c, col);
+			f->i = bin_int(b);
 	}
-	ev->has_format_version = av_cursor_value(c, 1 + AV_EV_FORMAT_VERSION) != NULL;
-	ev->format_version = int_col(c, 1 + AV_EV_FORMAT_VERSION);
-	hash_col(c, 1 + AV_EV_LEAF_HASH, &ev->leaf_hash);
-	ev->archived = av_cursor_value(c, 1 + AV_EV_ARCHIVE_ID) != NULL;
-	ev->archive_id = ev->archived ? int_col(c, 1 + AV_EV_ARCHIVE_ID) : 0;
-	ev->erasure = av_cursor_value(c, 1 + AV_EV_ERASURE);
-	ev->erasure_len = ev->erasure ? av_cursor_length(c, 1 + AV_EV_ERASURE) : 0;
-	salt = hex_col_or_null(c, 1 + AV_EV_ROW_SALT, &salt_len);
-	av_event_set_row_salt(ev, salt, salt_len);
-	free(salt);
+	event_extras(c, ev);
 }
 
 static bool
@@ -241,7 +304,7 @@ live_next_event(void *arg, AvEventRec *rec)
 	event_from_row(c, &ev);
 	av_event_check(&ev, rec);
 	rec->orphan = l->in_orphans;
-	rec->position = l->in_orphans ? 0 : int_col(c, 0);
+	rec->position = l->in_orphans ? 0 : bin_int(bin_value(c, 0));
 	return true;
 }
 
@@ -257,10 +320,10 @@ live_open_cursors(Live *l)
 	av_cursor_open(&l->txns, &l->db, "audit_verify_txns", sql, 5000);
 	free(sql);
 	sql = av_sql_events_by_position(&l->db);
-	av_cursor_open(&l->events, &l->db, "audit_verify_events", sql, 500);
+	av_cursor_open_binary(&l->events, &l->db, "audit_verify_events", sql, 500);
 	free(sql);
 	sql = av_sql_orphan_events(&l->db);
-	av_cursor_open(&l->orphans, &l->db, "audit_verify_orphans", sql, 500);
+	av_cursor_open_binary(&l->orphans, &l->db, "audit_verify_orphans", sql, 500);
 	free(sql);
 }
 
