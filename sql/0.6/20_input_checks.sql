@@ -126,37 +126,80 @@ BEGIN
 END
 $$;
 
+-- The base type of typ: typ itself, or what a domain (over a domain ...)
+-- is over.
+CREATE FUNCTION audit._base_type(typ regtype) RETURNS regtype
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	base regtype := typ;
+	over oid;
+BEGIN
+	LOOP
+		SELECT t.typbasetype INTO over FROM pg_type t WHERE t.oid = base AND t.typtype = 'd';
+		EXIT WHEN over IS NULL;
+		base := over;
+	END LOOP;
+	RETURN base;
+END
+$$;
+REVOKE ALL ON FUNCTION audit._base_type(regtype) FROM PUBLIC;
+COMMENT ON FUNCTION audit._base_type(regtype) IS
+	'Internal: the type a domain is over (through domains over domains), or the type itself';
+
 -- The JSON type row capture writes for a value of type typ ('number',
 -- 'string' or 'boolean'; NaN and infinities of numbers are strings), or
 -- NULL where it depends on more than the type (json, arrays, composites,
 -- ranges, types of extensions): src/row_value.c, as to_jsonb() does.
 CREATE FUNCTION audit._json_type_of(typ regtype) RETURNS text
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	base oid := typ;
-	t pg_type;
-BEGIN
-	LOOP
-		SELECT * INTO t FROM pg_type WHERE oid = base;
-		EXIT WHEN NOT FOUND OR t.typtype <> 'd';
-		base := t.typbasetype;
-	END LOOP;
-	RETURN CASE
-		WHEN base IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'float4'::regtype,
-					  'float8'::regtype, 'numeric'::regtype) THEN 'number'
-		WHEN base = 'bool'::regtype THEN 'boolean'
-		WHEN base IN ('bytea'::regtype, 'uuid'::regtype, 'oid'::regtype, 'macaddr'::regtype,
-					  'macaddr8'::regtype) THEN 'string'
+	SELECT CASE
+		WHEN t.oid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'float4'::regtype,
+					   'float8'::regtype, 'numeric'::regtype) THEN 'number'
+		WHEN t.oid = 'bool'::regtype THEN 'boolean'
+		WHEN t.oid IN ('bytea'::regtype, 'uuid'::regtype, 'oid'::regtype, 'macaddr'::regtype,
+					   'macaddr8'::regtype) THEN 'string'
 		WHEN t.typtype = 'e' THEN 'string'
 		WHEN t.typtype = 'b' AND t.typcategory IN ('S', 'D', 'I', 'V') THEN 'string'
-	END;
-END
+	END
+	  FROM pg_type t WHERE t.oid = audit._base_type(typ)
 $$;
 REVOKE ALL ON FUNCTION audit._json_type_of(regtype) FROM PUBLIC;
 COMMENT ON FUNCTION audit._json_type_of(regtype) IS
 	'Internal: the JSON type row capture writes for a value of a type, where the type alone decides it';
+
+-- Would the text be a value of type typ, which _json_type_of() knows?
+-- Read by the input function of typ's base type (a domain's constraints,
+-- which may call any function, are not run: this runs as the extension's
+-- owner), an enum's label looked up (a cast from text to an enum may be
+-- anyone's function).
+CREATE FUNCTION audit._is_valid_input(typ regtype, value text) RETURNS boolean
+LANGUAGE plpgsql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	base regtype := audit._base_type(typ);
+BEGIN
+	IF audit._json_type_of(base) IS NULL THEN
+		RAISE EXCEPTION 'cannot check values of type %', typ USING ERRCODE = 'feature_not_supported';
+	END IF;
+	IF (SELECT t.typtype FROM pg_type t WHERE t.oid = base) = 'e' THEN
+		RETURN EXISTS (SELECT FROM pg_enum e WHERE e.enumtypid = base AND e.enumlabel = value);
+	END IF;
+	BEGIN
+		EXECUTE format('SELECT $1::%s', base) USING value;
+	EXCEPTION WHEN data_exception THEN
+		RETURN false;
+	END;
+	RETURN true;
+END
+$$;
+REVOKE ALL ON FUNCTION audit._is_valid_input(regtype, text) FROM PUBLIC;
+COMMENT ON FUNCTION audit._is_valid_input(regtype, text) IS
+	'Internal: whether a text is a value of a type (its base type''s input, an enum''s labels)';
 
 -- Refuses a row key that is NULL, not an object, not made of exactly the
 -- table's key columns (as row capture picks them), or with a value no row
@@ -217,19 +260,20 @@ BEGIN
 						 col.typname, expect,
 						 CASE WHEN col.name = ANY (masked) THEN ' (the column is masked)' ELSE '' END,
 						 val::text),
-					  HINT = pg_catalog.format('For example %s.',
-						 pg_catalog.jsonb_build_object(col.name,
-							 CASE expect WHEN 'number' THEN '42'::jsonb WHEN 'boolean' THEN 'true'
-										 ELSE to_jsonb(val #>> '{}') END));
+					  HINT = CASE WHEN col.name = ANY (masked)
+								  THEN 'Give the masked value, as row_key shows it in audit.row_changes.'
+								  ELSE pg_catalog.format('For example %s.',
+									 pg_catalog.jsonb_build_object(col.name,
+										 CASE expect WHEN 'number' THEN '42'::jsonb
+													 WHEN 'boolean' THEN 'true'
+													 ELSE to_jsonb(val #>> '{}') END)) END;
 		END IF;
 		CONTINUE WHEN col.name = ANY (masked);
-		BEGIN
-			EXECUTE pg_catalog.format('SELECT $1::%s', col.typname) USING val #>> '{}';
-		EXCEPTION WHEN data_exception THEN
+		IF NOT audit._is_valid_input(col.typ, val #>> '{}') THEN
 			RAISE EXCEPTION 'row_key value of key column "%" is not a valid %', col.name, col.typname
 				USING ERRCODE = 'invalid_parameter_value',
 					  DETAIL = pg_catalog.format('row_key has %s.', pg_catalog.left(val::text, 100));
-		END;
+		END IF;
 	END LOOP;
 END
 $$;
