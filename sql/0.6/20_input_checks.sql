@@ -190,7 +190,8 @@ BEGIN
 		RETURN EXISTS (SELECT FROM pg_enum e WHERE e.enumtypid = base AND e.enumlabel = value);
 	END IF;
 	BEGIN
-		EXECUTE format('SELECT $1::%s', base) USING value;
+		-- (format_type(.., -1): "bit" alone would mean bit(1), "character" char(1))
+		EXECUTE format('SELECT $1::%s', format_type(base, -1)) USING value;
 	EXCEPTION WHEN data_exception THEN
 		RETURN false;
 	END;
