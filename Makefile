@@ -25,6 +25,8 @@ REGRESS = $(filter-out $(EXT)--%,$(basename $(notdir $(wildcard sql/*.sql))))
 
 PG_CONFIG ?= pg_config
 
+EXTRA_CLEAN = .cflags
+
 # The server headers are included as system headers, so that building with
 # -Wall -Wextra -Werror judges our code, not PostgreSQL's.
 PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
@@ -51,6 +53,15 @@ $(UPDATE_0_6): $(sort $(wildcard sql/0.6/*.sql))
 # header of ours, so a changed struct never links with stale objects.
 $(OBJS) $(OBJS:.o=.bc): $(wildcard $(srcdir)/src/*.h)
 
+# Nor does it track the compiler flags: .cflags keeps the last ones, and
+# changes (so everything is rebuilt) when they change — test/run builds
+# with assertions, bench/run without, in the same tree.
+BUILD_FLAGS = $(CC) $(CFLAGS) $(CPPFLAGS)
+.cflags: FORCE
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
+$(OBJS) $(OBJS:.o=.bc): .cflags
+.PHONY: FORCE
+
 # ---------------------------------------------------------------------------
 # audit_verify: the offline verifier (tools/).  `make` builds it and `make
 # install` installs it into $(bindir), with the extension.  src/hash.c,
@@ -74,6 +85,8 @@ all: $(AV_PROGRAM)
 
 # The version string comes from the control file.
 $(AV_OBJS): $(EXT).control
+
+$(AV_OBJS) $(AV_FE_OBJS): .cflags
 
 $(AV_PROGRAM): $(AV_OBJS) $(AV_FE_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(AV_OBJS) $(AV_FE_OBJS) $(AV_LIBS)

@@ -12,7 +12,8 @@
 #   ensure_packages      apt-get install what of PACKAGES is missing
 #   find_pg              PG_CONFIG, BINDIR from the pg_config in PATH
 #   find_ext             EXT from the one *.control file
-#   build_and_install    make with -Wall -Wextra -Werror, (sudo) make install
+#   build_and_install [assert]  make with -Wall -Wextra -Werror (and with
+#                        assert: -DUSE_ASSERT_CHECKING), (sudo) make install
 #   choose_run_user      RUN_USER: postgres when root, else the current user
 #   new_workdir TEMPLATE [SUBDIR...]   WORK=$(mktemp -d /tmp/TEMPLATE.XXXXXX)
 #   own_workdir          give WORK to RUN_USER, chmod 700, cd into it
@@ -120,8 +121,18 @@ find_ext() {
 }
 
 # Build in the repo as the caller, install as root.  Warnings are errors.
+# With "assert" (test/run) the Assert()s of our code run too: the server
+# headers' assertion macros are switched on for audit_ext and audit_verify
+# alone, which works against a server built without them (Debian's); the
+# benchmarks and the quick start build without, as a release would.
 build_and_install() {
-	local make_args=(-C "$ROOT" "PG_CONFIG=$PG_CONFIG" "PG_CFLAGS=-Wall -Wextra -Werror")
+	local cflags="-Wall -Wextra -Werror"
+	case ${1:-} in
+	assert) cflags="$cflags -DUSE_ASSERT_CHECKING" ;;
+	"") ;;
+	*) die "build_and_install: unknown argument '$1'" ;;
+	esac
+	local make_args=(-C "$ROOT" "PG_CONFIG=$PG_CONFIG" "PG_CFLAGS=$cflags")
 	make -j"$(nproc)" "${make_args[@]}" || die "BUILD FAILED: make ${make_args[*]}"
 	as_root make "${make_args[@]}" install || die "INSTALL FAILED: make ${make_args[*]} install"
 }

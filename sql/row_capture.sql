@@ -279,7 +279,7 @@ SELECT count(*) AS stray_triggers FROM pg_trigger
 SELECT count(*) AS config_events FROM pg_temp.configs(:mark);
 -- 'ident' kept its options through the refused call.
 SELECT table_name, exclude_columns, mask_columns FROM pg_temp.tracked() WHERE table_name = 'ident';
--- Untracking what is not tracked is no error and records nothing.
+-- Untracking what is not tracked is no error and records nothing (a NOTICE says so).
 SELECT audit.untrack('plain'), audit.untrack('a_view');
 SELECT count(*) AS config_events FROM pg_temp.configs(:mark);
 

@@ -26,6 +26,7 @@
 #include "chain_format.h"
 #include "checkpoint.h"
 #include "seal.h"
+#include "sign.h"
 
 /*
  * JSON writing: append "key":value to an object being built in buf (which
@@ -234,8 +235,50 @@ audit_json_present(JsonbContainer *obj, const char *key)
 }
 
 /*
+ * "signature" and "key_id", as audit.digest() writes them: both null (or
+ * left out) for an unsigned block, or an Ed25519 signature of 64
+ * hexadecimal bytes with the 16 hexadecimal digits of its key's id.  The
+ * signature is not checked against a key here (verification checks the
+ * blocks' own signatures); a malformed one is refused, not passed over.
+ */
+static void
+check_signature_fields(JsonbContainer *obj, const char *what)
+{
+	bool		has_signature = audit_json_present(obj, "signature");
+	bool		has_key_id = audit_json_present(obj, "key_id");
+
+	if (has_signature)
+	{
+		uint8		signature[AUDIT_SIGNATURE_LEN];
+
+		audit_json_hash(obj, "signature", what, signature, AUDIT_SIGNATURE_LEN);
+	}
+	if (has_key_id)
+	{
+		JsonbValue *v = audit_json_field(obj, "key_id", jbvString, what);
+		bool		ok = v->val.string.len == AUDIT_KEY_ID_LEN;
+
+		for (int i = 0; ok && i < v->val.string.len; i++)
+			ok = isxdigit((unsigned char) v->val.string.val[i]);
+		if (!ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("malformed %s: \"key_id\" must be %d hexadecimal digits",
+							what, AUDIT_KEY_ID_LEN)));
+	}
+	if (has_signature != has_key_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed %s: \"%s\" without \"%s\"", what,
+						has_signature ? "signature" : "key_id",
+						has_signature ? "key_id" : "signature"),
+				 errdetail("A signed checkpoint names the key that signed it; an unsigned one has neither.")));
+}
+
+/*
  * One saved checkpoint.  "format" and "tree_size", which audit.digest()
- * writes too, are checked when present: a known format, a whole number.
+ * writes too, are checked when present: a known format, a whole number;
+ * so are "signature" and "key_id".
  */
 static void
 parse_one(JsonbContainer *obj, SavedCheckpoint *c)
@@ -266,6 +309,7 @@ parse_one(JsonbContainer *obj, SavedCheckpoint *c)
 		audit_json_hash(obj, "chain_id", what, c->chain_id, AUDIT_CHAIN_ID_LEN);
 		c->has_chain_id = true;
 	}
+	check_signature_fields(obj, what);
 }
 
 /*

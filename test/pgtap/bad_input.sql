@@ -32,7 +32,7 @@ DELETE FROM "we'ird"."Weird Table" WHERE "Id" = 2;
 SELECT audit.seal() \g /dev/null
 
 BEGIN;
-SELECT plan(22);
+SELECT plan(42);
 
 -- Values per argument type: base is the valid one the other arguments
 -- get; fn/argno, when set, make a base for one argument of one function.
@@ -87,6 +87,8 @@ INSERT INTO bad_value (typ, expr, base) VALUES
 	('bigint[]', '''{}''', false), ('bigint[]', '''{NULL}''', false), ('bigint[]', '''{-1}''', false),
 	('bigint[]', '''{{1,2},{3,4}}''', false), ('bigint[]', '''[0:1]={1,2}''', false),
 	('regnamespace', '''"we''''ird"''', true), ('regnamespace', '0::oid', false),
+	('regtype', '''integer''', true), ('regtype', '0::oid', false), ('regtype', '''int4[]''', false),
+	('regtype', '''audit.event''', false),
 	('audit.event', '(SELECT e FROM audit.event e WHERE kind = ''row'' ORDER BY event_id LIMIT 1)', true),
 	('audit.event', 'jsonb_populate_record(NULL::audit.event, ''{}'')', false),
 	('audit.event', 'jsonb_populate_record(NULL::audit.event, ''{"event_id": 1, "format_version": 99}'')', false),
@@ -270,6 +272,56 @@ SELECT throws_ok($$SELECT * FROM audit.history('"we''ird"."Weird Table"', '{"Id"
 	'22023', NULL, 'history() with a row key of extra columns: 22023');
 SELECT is((SELECT count(*) FROM audit.history('"we''ird"."Weird Table"', '{"Id": 1}')), 2::bigint,
 	'history() of a table and column whose names need quoting: its insert and update');
+-- A row key no row event can hold is refused, not answered with nothing.
+SELECT throws_ok($$SELECT * FROM audit.history('"we''ird"."Weird Table"', '{"id": 1}')$$,
+	'22023', NULL,
+	'history() with the key column''s name in another case: 22023');
+SELECT throws_ok($$SELECT * FROM audit.history('"we''ird"."Weird Table"', '{"Id": "1"}')$$,
+	'22023', 'row_key value of key column "Id" must be a JSON number',
+	'history() with a string for an integer key: 22023');
+SELECT throws_ok($$SELECT * FROM audit.history('"we''ird"."Weird Table"', '{"Id": null}')$$,
+	'22004', 'row_key value of key column "Id" must not be null',
+	'history() with a null key value: 22004');
+SELECT throws_ok($$SELECT * FROM audit.history('"we''ird"."Weird Table"', '{"Id": 1.5}')$$,
+	'22023', 'row_key value of key column "Id" is not a valid integer',
+	'history() with a fraction for an integer key: 22023');
+SELECT throws_ok($$SELECT * FROM audit.row_as_of('"we''ird"."Weird Table"', '{"Id": 1e10}', now())$$,
+	'22023', 'row_key value of key column "Id" is not a valid integer',
+	'row_as_of() with an integer key out of range: 22023');
+-- Key values are read as the column's type would read them, but without
+-- running anyone's code as the extension's owner: an enum's labels are
+-- looked up, a domain's constraints (here a function that must never run)
+-- are not checked; a bit(3) key is not read as bit(1).
+CREATE FUNCTION "we'ird".spy(int) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the domain''s check ran' USING ERRCODE = 'ZZ002'; END $$;
+CREATE DOMAIN "we'ird".checked_int AS int;
+CREATE TYPE "we'ird".color AS ENUM ('red', 'green');
+CREATE TABLE "we'ird".keys (id "we'ird".checked_int, c "we'ird".color, b bit(3),
+	PRIMARY KEY (id, c, b));
+SELECT audit.track('"we''ird".keys') \g /dev/null
+INSERT INTO "we'ird".keys VALUES (1, 'red', B'101');
+ALTER DOMAIN "we'ird".checked_int ADD CHECK ("we'ird".spy(VALUE)) NOT VALID;
+SELECT is((SELECT count(*) FROM audit.history('"we''ird".keys', '{"id": 1, "c": "red", "b": "101"}')),
+	1::bigint, 'history() of a domain, enum and bit(3) key, without the domain''s check');
+SELECT throws_ok($$SELECT * FROM audit.history('"we''ird".keys', '{"id": 1, "c": "blue", "b": "101"}')$$,
+	'22023', 'row_key value of key column "c" is not a valid "we''ird".color',
+	'history() with a label the enum does not have: 22023');
+SELECT throws_ok($$SELECT * FROM audit.history('"we''ird".keys', '{"id": 1, "c": "red", "b": "121"}')$$,
+	'22023', 'row_key value of key column "b" is not a valid bit(3)',
+	'history() with a bit string that is not one: 22023');
+SELECT audit.untrack('"we''ird".keys') \g /dev/null
+
+-- NULL where a name or column name is needed: 22004, not a syntax error.
+SELECT throws_ok('SELECT audit._install_triggers(NULL)', '22004',
+	'table to install triggers on must not be NULL', '_install_triggers(NULL): 22004');
+SELECT throws_ok($$SELECT audit.track_schema('we''ird', '{NULL}')$$, '22004',
+	'column names in exclude_columns and mask_columns must not be NULL',
+	'track_schema() with a NULL column name to exclude: 22004');
+SELECT throws_ok($$SELECT audit.track_schema('we''ird', '{}', '{t,NULL}')$$, '22004',
+	'column names in exclude_columns and mask_columns must not be NULL',
+	'track_schema() with a NULL column name to mask: 22004');
+SELECT is((SELECT count(*) FROM audit.tracked_schema), 0::bigint,
+	'the refused track_schema() calls tracked nothing');
 
 -- Malformed proofs and checkpoints, leaf by leaf.
 CREATE TEMP TABLE proof_doc (kind text, doc jsonb);
@@ -364,9 +416,9 @@ SELECT is(
 	  WHERE result
 		AND NOT (mutation IN ('null', 'removed')
 				 AND path[array_length(path, 1)] IN ('block_id', 'tree_size', 'format', 'chain_id',
-													 'signature', 'erasure'))),
-	ARRAY['checkpoint block_hash', 'checkpoint database', 'checkpoint key_id',
-		  'checkpoint sealed_at', 'checkpoint signature', 'checkpoint system_identifier',
+													 'signature', 'key_id', 'erasure'))),
+	ARRAY['checkpoint block_hash', 'checkpoint database',
+		  'checkpoint sealed_at', 'checkpoint system_identifier',
 		  'checkpoint tree_size',
 		  'inclusion checkpoint.block_hash', 'inclusion checkpoint.database',
 		  'inclusion checkpoint.format', 'inclusion checkpoint.key_id',
@@ -374,6 +426,36 @@ SELECT is(
 		  'inclusion event.archive_id'],
 	'an altered proof holds only where the field is informational (covered by no hash)');
 SELECT is(pg_backend_pid(), :pid_before, 'the same session answers after the proof sweep');
+
+-- A checkpoint's signature and key_id: both null, or a well-formed pair
+-- (not checked against a key by verify(digests)); anything else is refused.
+CREATE TEMP TABLE cp AS SELECT audit.digest() AS doc;
+SELECT is((SELECT ok FROM audit.verify((SELECT doc || jsonb_build_object(
+		'signature', repeat('ab', 64), 'key_id', '0123456789abcdef') FROM cp))), true,
+	'a checkpoint with a well-formed signature and key_id is read');
+SELECT throws_ok($$SELECT audit.verify((SELECT doc || '{"signature": "abab"}' FROM cp))$$,
+	'22023', 'malformed checkpoint: "signature" must be 64 hexadecimal bytes',
+	'a signature of the wrong length: 22023');
+SELECT throws_ok($$SELECT audit.verify((SELECT doc || jsonb_build_object('signature', repeat('zz', 64),
+		'key_id', '0123456789abcdef') FROM cp))$$,
+	'22023', 'malformed checkpoint: "signature" must be 64 hexadecimal bytes',
+	'a signature that is not hex: 22023');
+SELECT throws_ok($$SELECT audit.verify((SELECT doc || '{"signature": 1}' FROM cp))$$,
+	'22023', 'malformed checkpoint: "signature" is missing or not a string',
+	'a signature that is a number: 22023');
+SELECT throws_ok($$SELECT audit.verify((SELECT doc || jsonb_build_object('signature', repeat('ab', 64),
+		'key_id', 'k1') FROM cp))$$,
+	'22023', 'malformed checkpoint: "key_id" must be 16 hexadecimal digits',
+	'a key_id that is not 16 hex digits: 22023');
+SELECT throws_ok($$SELECT audit.verify((SELECT doc || '{"key_id": "0123456789abcdef"}' FROM cp))$$,
+	'22023', 'malformed checkpoint: "key_id" without "signature"',
+	'a key_id without a signature: 22023');
+SELECT throws_ok($$SELECT audit.verify((SELECT doc || jsonb_build_object('signature', repeat('ab', 64)) FROM cp))$$,
+	'22023', 'malformed checkpoint: "signature" without "key_id"',
+	'a signature without a key_id: 22023');
+SELECT throws_ok($$SELECT audit.verify((SELECT jsonb_build_array(doc, doc || '{"key_id": 7}') FROM cp))$$,
+	'22023', 'malformed checkpoint: "key_id" is missing or not a string',
+	'a malformed key_id in the second of two checkpoints: 22023');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -382,8 +382,12 @@ is(sql(q{SELECT row_key::text FROM audit.row_end ORDER BY event_id DESC LIMIT 1}
 	'a key change after the update is noted by the row capture');
 is(sql('SELECT ok FROM audit.verify()'), 't', 'audit.verify() holds at 0.6');
 
-# --- the schema updated to 0.6 is a fresh one ----------------------------------------------
+# --- the schema updated to the newest version is a fresh one -----------------------------
 
+sql('ALTER EXTENSION audit_ext UPDATE');
+my $newest = sql(q{SELECT default_version FROM pg_available_extensions WHERE name = 'audit_ext'});
+is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'audit_ext'}), $newest,
+	"ALTER EXTENSION UPDATE goes on to the newest version, $newest");
 sql('CREATE DATABASE fresh');
 sql('CREATE EXTENSION audit_ext', 'fresh');
 $updated = sql($schema_sql);
