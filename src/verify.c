@@ -631,6 +631,41 @@ verify_orphan(Verifier *v, TupleTableSlot *slot, uint64 txid)
 	MemoryContextReset(v->txn_cxt);
 }
 
+/* The event's transaction id, 0 when NULL. */
+static uint64
+event_txid(TupleTableSlot *slot, bool *isnull)
+{
+	Datum		d = slot_getattr(slot, Anum_event_txid, isnull);
+
+	return *isnull ? 0 : U64FromFullTransactionId(DatumGetFullTransactionId(d));
+}
+
+/*
+ * Name the events whose transaction is not known, in event id order (the
+ * primary key's), so that a report does not depend on where the heap put
+ * them.
+ */
+static void
+verify_name_orphans(Verifier *v, HTAB *known)
+{
+	Relation	idx = index_open(audit_store_relid(AUDIT_REL_EVENT_PKEY), AccessShareLock);
+	SysScanDesc scan = systable_beginscan_ordered(v->event_rel, idx, v->snap, 0, NULL);
+
+	while (systable_getnext_ordered(scan, ForwardScanDirection) != NULL)
+	{
+		bool		isnull;
+		uint64		txid = event_txid(scan->slot, &isnull);
+
+		CHECK_FOR_INTERRUPTS();
+		if (!isnull && txid == v->own_txid)
+			continue;
+		if (isnull || hash_search(known, &txid, HASH_FIND, NULL) == NULL)
+			verify_orphan(v, scan->slot, txid);
+	}
+	systable_endscan_ordered(scan);
+	index_close(idx, AccessShareLock);
+}
+
 /*
  * Events that belong to no transaction digest.  Counting first keeps the
  * common case to one sequential scan without memory; only when the count
@@ -642,38 +677,26 @@ verify_orphans(Verifier *v)
 {
 	TableScanDesc scan;
 	TupleTableSlot *slot = table_slot_create(v->event_rel, NULL);
-	HTAB	   *known = NULL;
+	HTAB	   *known;
 	int64		total = 0;
 
-	for (int pass = 0; pass < 2; pass++)
+	scan = table_beginscan(v->event_rel, v->snap, 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
-		if (pass == 1)
-		{
-			if (total == v->matched_events)
-				break;
-			known = verify_known_txids(v);
-		}
-		scan = table_beginscan(v->event_rel, v->snap, 0, NULL);
-		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-		{
-			bool		isnull;
-			Datum		d = slot_getattr(slot, Anum_event_txid, &isnull);
-			uint64		txid = isnull ? 0 :
-				U64FromFullTransactionId(DatumGetFullTransactionId(d));
+		bool		isnull;
+		uint64		txid = event_txid(slot, &isnull);
 
-			CHECK_FOR_INTERRUPTS();
-			if (!isnull && txid == v->own_txid)
-				continue;
-			if (pass == 0)
-				total++;
-			else if (isnull || hash_search(known, &txid, HASH_FIND, NULL) == NULL)
-				verify_orphan(v, slot, isnull ? 0 : txid);
-		}
-		table_endscan(scan);
+		CHECK_FOR_INTERRUPTS();
+		if (isnull || txid != v->own_txid)
+			total++;
 	}
-	if (known)
-		hash_destroy(known);
+	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
+	if (total == v->matched_events)
+		return;
+	known = verify_known_txids(v);
+	verify_name_orphans(v, known);
+	hash_destroy(known);
 }
 
 static void

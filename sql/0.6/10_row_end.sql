@@ -99,28 +99,28 @@ AS $$
 DECLARE
 	name text := audit._history_table(rel);
 	last record;
+	last_at timestamptz;
 BEGIN
 	PERFORM audit._history_check_key(rel, row_key);
 	IF at IS NULL THEN
 		RAISE EXCEPTION 'at must not be null'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	SELECT e.event_id, e.occurred_at, e.command, e.new_row, e.archive_id,
+	SELECT e.event_id, e.occurred_at, e.command, e.new_row,
 		   e.detail ->> 'partition' AS part
 	  INTO last
 	  FROM audit.event e
 	 WHERE e.row_key = row_key AND e.kind = 'row' AND e.object_name = name
 	   AND e.occurred_at <= at
 	 ORDER BY e.event_id DESC LIMIT 1;
-	IF NOT FOUND OR last.command = 'DELETE' THEN
-		RETURN NULL;
+	IF FOUND THEN
+		last_at := last.occurred_at;
 	END IF;
-	IF last.archive_id IS NOT NULL THEN
-		RAISE EXCEPTION 'the row''s state at that moment was archived'
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  DETAIL = pg_catalog.format('Event %s, which wrote it, is in archive %s.',
-											 last.event_id, last.archive_id),
-				  HINT = 'Read it from the archive bundle (audit.archives).';
+	-- Archived events keep no table, key or time: any of them may be a
+	-- later change of this row than the last one still here.
+	PERFORM audit._archived_check(last_at, 'the row''s state at that moment');
+	IF last_at IS NULL OR last.command = 'DELETE' THEN
+		RETURN NULL;
 	END IF;
 	-- Gone since: an UPDATE that gave it another key, or a TRUNCATE of its
 	-- table (or partition); noted in audit.row_end, or among the events of

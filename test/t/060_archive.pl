@@ -164,7 +164,27 @@ sub fails_like
 	like($e, $re, "$name: message");
 }
 
-my $unsealed = $newest + 1;
+# --- history next to archives: whole answers, or refused ------------------------
+
+is(sql(q{SELECT audit.row_as_of('t', '{"id": 4}', now()) ->> 'note'}), 'newer',
+	'row_as_of(): a row changed after the archive horizon is answered');
+fails_like(q{SELECT audit.row_as_of('t', '{"id": 2}', now())},
+	qr/ERROR:  the row's state at that moment may rest on archived events/,
+	'row_as_of() of a row whose events are archived');
+fails_like(q{SELECT * FROM audit.table_as_of('t', now())},
+	qr/ERROR:  the table's state at that moment may rest on archived events/,
+	'table_as_of() with archived events');
+my $archived_txid = sql('SELECT txid FROM audit.event WHERE archive_id IS NOT NULL LIMIT 1');
+fails_like(qq{SELECT * FROM audit.transaction('$archived_txid')},
+	qr/ERROR:  transaction $archived_txid is archived/, 'transaction() of an archived transaction');
+my ($hist_rc, $hist_out, $hist_err) = $node->psql('postgres',
+	q{SELECT count(*) FROM audit.history('t', '{"id": 4}')});
+is("$hist_rc $hist_out", '0 1', 'history() lists the events still in the trail');
+like($hist_err, qr/NOTICE:  events before .* are archived and not listed/,
+	'and says that older ones are archived');
+# The refusals above are error events, which the sealer may seal any time:
+# the first block not sealed is the one after what seal() seals now.
+my $unsealed = sql('SELECT audit.seal()') + 1;
 fails_like("SELECT audit.archive(${unsealed}::bigint)",
 	qr/ERROR:  block $unsealed is not sealed yet/, 'unsealed blocks');
 fails_like('SELECT audit.archive(NULL::bigint)', qr/ERROR:  up_to_block must not be NULL/, 'NULL block');
