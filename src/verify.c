@@ -286,7 +286,9 @@ verify_txn_events(Verifier *v, Where *w, const TxnEntry *txn)
 		verify_event(v, w, v->event_slot, leaf);
 		MemoryContextSwitchTo(v->scan_cxt);
 		merkle_frontier_append(&tree, leaf);
-		found++;
+		/* what an event leaves behind goes, now and then: a transaction may hold millions */
+		if ((++found & 1023) == 0)
+			MemoryContextReset(v->txn_cxt);
 	}
 	MemoryContextSwitchTo(caller);
 	w->event_id = -1;
