@@ -46,21 +46,35 @@ COMMENT ON TABLE audit.row_end_pending IS
 	'Transactions under way while the 0.6 update filled audit.row_end: row_as_of() reads their events itself';
 REVOKE ALL ON audit.row_end_pending FROM PUBLIC;
 
--- One statement, one snapshot: what it fills from and who was under way.
-WITH filled AS (
-	INSERT INTO audit.row_end (event_id, object_name, partition, row_key, occurred_at)
-	SELECT e.event_id, e.object_name, e.detail ->> 'partition',
+-- What the trail says audit.row_end holds: its row events that end a key.
+-- The fill below and audit.row_end_check() read it.
+CREATE FUNCTION audit._row_ends()
+RETURNS TABLE (event_id bigint, txid xid8, object_name text, partition text,
+			   row_key jsonb, occurred_at timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT e.event_id, e.txid, e.object_name, e.detail ->> 'partition',
 		   CASE WHEN e.command = 'UPDATE' THEN audit._old_row_key(e.row_key, e.old_row) END,
 		   e.occurred_at
 	  FROM audit.event e
 	 WHERE e.kind = 'row'
 	   AND (e.command = 'TRUNCATE'
 			OR (e.command = 'UPDATE' AND audit._old_row_key(e.row_key, e.old_row) <> e.row_key))
-	RETURNING 1
+$$;
+COMMENT ON FUNCTION audit._row_ends() IS
+	'Internal: the row events that end a row key (TRUNCATE, key-changing UPDATE), as audit.row_end notes them';
+REVOKE ALL ON FUNCTION audit._row_ends() FROM PUBLIC;
+
+-- One statement, one snapshot: what it fills from and who was under way
+-- (a data-modifying WITH runs whether or not its output is read).
+WITH filled AS (
+	INSERT INTO audit.row_end (event_id, object_name, partition, row_key, occurred_at)
+	SELECT r.event_id, r.object_name, r.partition, r.row_key, r.occurred_at
+	  FROM audit._row_ends() r
 )
 INSERT INTO audit.row_end_pending (txid)
-SELECT x FROM pg_catalog.pg_snapshot_xip(pg_catalog.pg_current_snapshot()) x
- WHERE (SELECT count(*) FROM filled) >= 0;
+SELECT x FROM pg_catalog.pg_snapshot_xip(pg_catalog.pg_current_snapshot()) x;
 
 -- Archiving and erasure update events in place: what they remove from an
 -- event leaves row_end too.
@@ -158,14 +172,9 @@ LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 	WITH expected AS (
-		SELECT e.event_id, e.object_name, e.detail ->> 'partition' AS partition,
-			   CASE WHEN e.command = 'UPDATE' THEN audit._old_row_key(e.row_key, e.old_row) END AS row_key,
-			   e.occurred_at
-		  FROM audit.event e
-		 WHERE e.kind = 'row'
-		   AND (e.command = 'TRUNCATE'
-				OR (e.command = 'UPDATE' AND audit._old_row_key(e.row_key, e.old_row) <> e.row_key))
-		   AND NOT EXISTS (SELECT FROM audit.row_end_pending p WHERE p.txid = e.txid)
+		SELECT r.event_id, r.object_name, r.partition, r.row_key, r.occurred_at
+		  FROM audit._row_ends() r
+		 WHERE NOT EXISTS (SELECT FROM audit.row_end_pending p WHERE p.txid = r.txid)
 	), noted AS (
 		SELECT g.event_id, g.object_name, g.partition, g.row_key, g.occurred_at
 		  FROM audit.row_end g

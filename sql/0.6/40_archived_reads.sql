@@ -117,10 +117,12 @@ AS $$
 DECLARE
 	name text := audit._history_table(rel);
 	wanted jsonb := row_key;
+	horizon timestamptz;
 BEGIN
 	PERFORM audit._history_check_key(rel, row_key);
-	IF audit._archive_horizon() IS NOT NULL THEN
-		RAISE NOTICE 'events before % are archived and not listed', audit._archive_horizon()
+	horizon := audit._archive_horizon();
+	IF horizon IS NOT NULL THEN
+		RAISE NOTICE 'events before % are archived and not listed', horizon
 			USING HINT = 'Read them from the archive bundles (audit.archives).';
 	END IF;
 	RETURN QUERY
