@@ -210,8 +210,8 @@ audit_random_bytea(int len)
 }
 
 /*
- * A row event's images, and the fresh random salt their commitments are
- * made with (docs/FORMAT.md, "Row images").
+ * A row event's images, and the fresh secret salt their commitments are
+ * made with (docs/FORMAT.md, "Row images"; src/row_salt.c).
  */
 static void
 event_fill_row(Datum *values, bool *isnull, const AuditRowImages *row)
@@ -221,7 +221,7 @@ event_fill_row(Datum *values, bool *isnull, const AuditRowImages *row)
 	set_jsonb(values, isnull, Anum_event_new_row, row->new_row);
 	set_jsonb(values, isnull, Anum_event_changed_columns, row->changed_columns);
 	audit_set(values, isnull, Anum_event_row_salt,
-			  PointerGetDatum(audit_random_bytea(AUDIT_ROW_SALT_LEN)));
+			  PointerGetDatum(audit_row_salt()));
 }
 
 /* What the capture hook saw (all NULL on entry). */

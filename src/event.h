@@ -70,6 +70,7 @@ extern void audit_event_record_as(const AuditEvent *event,
 								  const AuditContext *ctx);
 extern char *audit_statement_text(const char *source, int location, int len);
 extern bytea *audit_random_bytea(int len);
+extern bytea *audit_row_salt(void);
 extern char *audit_cap_text(const char *text, int max_bytes, const char *what);
 
 extern int	audit_statement_max_bytes;
