@@ -11,11 +11,12 @@ OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 # The update scripts from 0.4 on are assembled from one file per concern
 # (sql/<version>/NN_<concern>.sql, in name order): sql/0.4/ makes
 # audit_ext--0.3--0.4.sql, sql/0.5/ audit_ext--0.4--0.5.sql, sql/0.6/
-# audit_ext--0.5--0.6.sql.
+# audit_ext--0.5--0.6.sql, sql/0.7/ audit_ext--0.6--0.7.sql.
 UPDATE_0_4 = sql/$(EXT)--0.3--0.4.sql
 UPDATE_0_5 = sql/$(EXT)--0.4--0.5.sql
 UPDATE_0_6 = sql/$(EXT)--0.5--0.6.sql
-UPDATES = $(UPDATE_0_4) $(UPDATE_0_5) $(UPDATE_0_6)
+UPDATE_0_7 = sql/$(EXT)--0.6--0.7.sql
+UPDATES = $(UPDATE_0_4) $(UPDATE_0_5) $(UPDATE_0_6) $(UPDATE_0_7)
 DATA = $(filter-out $(UPDATES),$(wildcard sql/$(EXT)--*.sql)) \
 	$(wildcard sql/hub/audit_hub--*.sql)
 DATA_built = $(UPDATES)
@@ -48,6 +49,8 @@ $(UPDATE_0_5): $(sort $(wildcard sql/0.5/*.sql))
 	$(call assemble_update,0.5,$^,$@)
 $(UPDATE_0_6): $(sort $(wildcard sql/0.6/*.sql))
 	$(call assemble_update,0.6,$^,$@)
+$(UPDATE_0_7): $(sort $(wildcard sql/0.7/*.sql))
+	$(call assemble_update,0.7,$^,$@)
 
 # PGXS does not track header dependencies: every object depends on every
 # header of ours, so a changed struct never links with stale objects.

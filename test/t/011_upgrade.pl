@@ -1,6 +1,6 @@
 # Copyright (c) audit_ext contributors
 #
-# 011_upgrade.pl — the update chain 0.1 -> 0.2 -> 0.3 -> 0.4 -> 0.5 -> 0.6, with the
+# 011_upgrade.pl — the update chain 0.1 -> 0.2 -> 0.3 -> 0.4 -> 0.5 -> 0.6 -> 0.7, with the
 # library of the newest version preloaded throughout.  A trail begun at 0.1 (events of format 1, in
 # 0.1's table of 17 columns) goes on in format 2 after ALTER EXTENSION
 # UPDATE TO '0.2' (27 columns), and in format 3 after ALTER EXTENSION
@@ -16,7 +16,8 @@
 # (statement_id, kind, event_id): row_changes and history() find a row's
 # statement without reading the statement's other events, and name the same
 # statements as before.  0.6 adds audit.row_end (where row keys ended: TRUNCATE,
-# key changes), filled from the trail by the update.
+# key changes), filled from the trail by the update.  0.7 makes the
+# occurred_at index a BRIN index.
 #
 # Tampering is done by the superuser with the library unloaded, as in
 # 002_tamper.pl, so that no guard inside the server stands in the way.
@@ -381,6 +382,26 @@ sql('UPDATE acct SET id = 53 WHERE id = 52');
 is(sql(q{SELECT row_key::text FROM audit.row_end ORDER BY event_id DESC LIMIT 1}), '{"id": 52}',
 	'a key change after the update is noted by the row capture');
 is(sql('SELECT ok FROM audit.verify()'), 't', 'audit.verify() holds at 0.6');
+
+# --- ALTER EXTENSION UPDATE to 0.7: occurred_at indexed by block range -------------------
+
+my $index_sql = q{SELECT a.amname || ' ' || coalesce(array_to_string(c.reloptions, ','), '')
+		  FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+		 WHERE c.oid = 'audit.event_occurred_at_idx'::regclass};
+is(sql($index_sql), 'btree ', 'at 0.6 occurred_at has a btree index');
+sql(q{ALTER EXTENSION audit_ext UPDATE TO '0.7'});
+is(sql($index_sql), 'brin autosummarize=on', 'at 0.7 it is a BRIN index, summarized as the trail grows');
+is(sql(q{SET enable_seqscan = off;
+		 SELECT count(*) FROM audit.event WHERE occurred_at >= '} . $before_key_change . q{'
+		    AND occurred_at <= '} . $after_inflight . q{'}),
+	sql(q{SET enable_bitmapscan = off; SET enable_indexscan = off;
+		 SELECT count(*) FROM audit.event WHERE occurred_at >= '} . $before_key_change . q{'
+		    AND occurred_at <= '} . $after_inflight . q{'}),
+	'a time range finds the same events through the BRIN index as by reading the table');
+like(sql(q{SET enable_seqscan = off;
+		   EXPLAIN (COSTS OFF) SELECT count(*) FROM audit.event WHERE occurred_at >= now() - interval '1 hour'}),
+	qr/Bitmap Index Scan on event_occurred_at_idx/, 'and the planner reads it for a time range');
+is(sql('SELECT ok FROM audit.verify()'), 't', 'audit.verify() holds at 0.7');
 
 # --- the schema updated to the newest version is a fresh one -----------------------------
 

@@ -522,7 +522,7 @@ sql(q{
 is(sql(q{SELECT extversion, (SELECT count(*) FROM pg_attribute WHERE attrelid = 'audit.event'::regclass
                                AND attnum > 0 AND NOT attisdropped)
            FROM pg_extension WHERE extname = 'audit_ext'}, 'upgraded'),
-	'0.6|34', 'ALTER EXTENSION UPDATE: 0.6, 34 columns');
+	'0.7|34', 'ALTER EXTENSION UPDATE: 0.7, 34 columns');
 is(sql(q{SELECT string_agg(command || ' ' || row_key::text || ' ' || format_version, ', ' ORDER BY event_id)
            FROM audit.event WHERE kind = 'row'}, 'upgraded'),
 	'INSERT {"id": 3} 3, UPDATE {"id": 1} 3, DELETE {"id": 2} 3',

@@ -1,0 +1,2 @@
+-- 0.7: see each part below.  (This first part only names the version, so
+-- the script exists even before a part has anything to change.)
