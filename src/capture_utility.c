@@ -136,6 +136,8 @@ audit_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	int			objects_token;
 
 	audit_scope_top_start();
+	/* It may drop or rebuild an index of audit.event (event_batch.c). */
+	audit_event_rel_release();
 	candidate = (cls != AUDIT_CLASS_NONE || forced) &&
 		utility_may_record(parsetree, context);
 	/* Name the target while it still exists (DROP). */

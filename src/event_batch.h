@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * event_batch.h
- *	  Keeping audit.event and its indexes open while a statement's row
- *	  triggers write one event after another.
+ *	  Keeping audit.event and its indexes open across a transaction's
+ *	  events, and a statement's row events written together.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,5 +19,6 @@ extern Relation audit_event_rel_open(void);
 extern void audit_event_rel_insert(Relation rel, const Datum *values,
 								   const bool *isnull);
 extern void audit_event_rel_close(Relation rel);
+extern void audit_event_rel_release(void);
 
 #endif							/* AUDIT_EVENT_BATCH_H */
