@@ -95,6 +95,9 @@ utility_run(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 {
 	int			level = audit_scope_level();
 	bool		copy = IsA(pstmt->utilityStmt, CopyStmt);
+
+	/* It may drop or rebuild an index of audit.event (event_batch.c). */
+	int			utility = audit_event_utility_begin();
 	int			batch = copy ? audit_event_batch_begin() : 0;
 
 	PG_TRY();
@@ -115,9 +118,11 @@ utility_run(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 		audit_scope_leave(level);
 		if (copy)
 			audit_event_batch_end(batch, false);
+		audit_event_utility_end(utility);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	audit_event_utility_end(utility);
 	audit_scope_leave(level);
 }
 
@@ -136,8 +141,6 @@ audit_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	int			objects_token;
 
 	audit_scope_top_start();
-	/* It may drop or rebuild an index of audit.event (event_batch.c). */
-	audit_event_rel_release();
 	candidate = (cls != AUDIT_CLASS_NONE || forced) &&
 		utility_may_record(parsetree, context);
 	/* Name the target while it still exists (DROP). */

@@ -10,12 +10,18 @@
  * the server's time under pgbench, a tenth of a bulk load).  So the first
  * event of a transaction opens them, under the top transaction's resource
  * owner (a subtransaction that aborts must not release them under our
- * feet), and the next events reuse them.  They are closed before the
- * commit (XACT_EVENT_PRE_COMMIT), and before any utility statement runs
- * (audit_event_rel_release(), from the ProcessUtility hook): a statement
- * that drops or rebuilds an index of audit.event — an extension update —
- * finds no reference of ours to it.  The RowExclusiveLock they take is
- * kept until the transaction ends, as a table's lock is.
+ * feet; a resource owner of our own, child of the top transaction's,
+ * holds them, so that a failure while opening leaves nothing behind), and
+ * the next events reuse them.  They are closed before the commit
+ * (XACT_EVENT_PRE_COMMIT), when a subtransaction aborts (it may have
+ * created or dropped an index of audit.event: an extension update in an
+ * exception block), and before any utility statement runs, which may drop
+ * or rebuild an index of audit.event (an extension update) and must find
+ * no reference of ours to it; while a utility statement runs (its event
+ * triggers, a procedure's statements) nothing is kept open past one event
+ * or batch, as after PRE_COMMIT (another module's commit-time DML).  The
+ * RowExclusiveLock they take is kept until the transaction ends, as a
+ * table's lock is.
  *
  * A bulk INSERT into a tracked table fires its row triggers one after the
  * other at the end of the statement (AfterTriggerEndQuery), each writing
@@ -41,12 +47,21 @@
 #include "store.h"
 
 static int	batch_depth = 0;
+static int	utility_depth = 0;	/* utility statements running */
+static bool committing = false; /* past PRE_COMMIT */
 static Relation open_rel = NULL;	/* audit.event, open for this transaction */
 static CatalogIndexState open_indstate = NULL;
 static MemoryContext open_cxt = NULL;	/* the index state's memory */
-static bool committing = false; /* past PRE_COMMIT: open nothing for long */
+static ResourceOwner open_owner = NULL; /* holds open_rel and its indexes */
 
-/* Close what the transaction opened (not inside a batch: see below). */
+/* May what is opened now stay open after this event or batch? */
+static inline bool
+may_keep_open(void)
+{
+	return !committing && utility_depth == 0;
+}
+
+/* Close what the transaction opened (never while a batch holds rows). */
 static void
 rel_release(void)
 {
@@ -55,9 +70,9 @@ rel_release(void)
 	if (open_rel == NULL)
 		return;
 	Assert(batch_depth == 0);
-	CurrentResourceOwner = TopTransactionResourceOwner;
+	CurrentResourceOwner = open_owner;
 	CatalogCloseIndexes(open_indstate);
-	table_close(open_rel, NoLock);
+	table_close(open_rel, NoLock);	/* the lock stays to the end */
 	CurrentResourceOwner = saved;
 	MemoryContextDelete(open_cxt);
 	open_rel = NULL;
@@ -65,10 +80,22 @@ rel_release(void)
 	open_cxt = NULL;
 }
 
+static void
+forget_all(void)
+{
+	batch_depth = 0;
+	utility_depth = 0;
+	committing = false;
+	open_rel = NULL;
+	open_indstate = NULL;
+	open_cxt = NULL;
+	open_owner = NULL;			/* deleted with the top transaction's */
+}
+
 /*
  * Before the commit, close what is open (a relation still open at the
- * commit is a leak).  At the end, forget it: an abort's resource owner
- * releases it, TopTransactionContext takes the memory.
+ * commit is a leak).  At the end, forget it: an abort's resource owners
+ * release it, TopTransactionContext takes the memory.
  */
 static void
 batch_xact_callback(XactEvent event, void *arg pg_attribute_unused())
@@ -87,38 +114,60 @@ batch_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
-			batch_depth = 0;
-			open_rel = NULL;
-			open_indstate = NULL;
-			open_cxt = NULL;
-			committing = false;
+			forget_all();
 			break;
 	}
 }
 
+/*
+ * A subtransaction that aborts may take an index of audit.event with it,
+ * or give back one it dropped: close before the relation cache forgets
+ * what it did.  (Inside a batch the rows held keep it open, as before.)
+ */
 static void
-register_callback(void)
+batch_subxact_callback(SubXactEvent event,
+					   SubTransactionId mySubid pg_attribute_unused(),
+					   SubTransactionId parentSubid pg_attribute_unused(),
+					   void *arg pg_attribute_unused())
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && batch_depth == 0)
+		rel_release();
+}
+
+static void
+register_callbacks(void)
 {
 	static bool registered = false;
 
 	if (!registered)
 	{
 		RegisterXactCallback(batch_xact_callback, NULL);
+		RegisterSubXactCallback(batch_subxact_callback, NULL);
 		registered = true;
 	}
 }
 
 /*
- * A utility statement is about to run: close audit.event, unless a batch
- * holds rows for it (a trigger of the batch's statement running a utility
- * statement: it cannot be one that changes audit.event's indexes, which
- * only extension scripts do).
+ * A utility statement is about to run (the ProcessUtility hook): close
+ * audit.event, unless a batch holds rows for it (a trigger of the batch's
+ * statement running a utility statement, which cannot be one that changes
+ * audit.event's indexes: only extension scripts do), and keep nothing open
+ * until it is over.  Returns what audit_event_utility_end() needs.
  */
-void
-audit_event_rel_release(void)
+int
+audit_event_utility_begin(void)
 {
+	register_callbacks();
 	if (batch_depth == 0)
 		rel_release();
+	return utility_depth++;
+}
+
+/* The utility statement begun when token was returned is over, or failed. */
+void
+audit_event_utility_end(int token)
+{
+	utility_depth = token;
 }
 
 /*
@@ -130,7 +179,7 @@ audit_event_rel_release(void)
 int
 audit_event_batch_begin(void)
 {
-	register_callback();
+	register_callbacks();
 	return batch_depth++;
 }
 
@@ -138,7 +187,7 @@ audit_event_batch_begin(void)
  * Leave the batch entered when audit_event_batch_begin() returned token;
  * the outermost one writes the rows it holds (clean) or drops them (they
  * go with the failing (sub)transaction).  audit.event stays open for the
- * transaction's next events.
+ * transaction's next events, if it may.
  */
 void
 audit_event_batch_end(int token, bool clean)
@@ -149,26 +198,25 @@ audit_event_batch_end(int token, bool clean)
 	if (clean)
 		audit_event_buffer_flush_all(open_rel, open_indstate);	/* may fail: see above */
 	audit_event_buffer_forget();
+	if (!may_keep_open())
+		rel_release();
 }
 
-/* audit.event, open for inserting: the transaction's. */
-Relation
-audit_event_rel_open(void)
+/* Open audit.event and its indexes under open_owner, or leave nothing. */
+static void
+rel_open_for_transaction(void)
 {
 	ResourceOwner saved = CurrentResourceOwner;
 	MemoryContext oldcxt;
 
-	register_callback();
-	if (open_rel != NULL)
-		return open_rel;
-	if (committing && batch_depth == 0)
-		return audit_store_open(AUDIT_REL_EVENT, RowExclusiveLock);
-
+	if (open_owner == NULL)
+		open_owner = ResourceOwnerCreate(TopTransactionResourceOwner,
+										 "audit_ext audit.event");
 	open_cxt = AllocSetContextCreate(TopTransactionContext,
 									 "audit_ext open audit.event",
 									 ALLOCSET_SMALL_SIZES);
 	oldcxt = MemoryContextSwitchTo(open_cxt);
-	CurrentResourceOwner = TopTransactionResourceOwner;
+	CurrentResourceOwner = open_owner;
 	PG_TRY();
 	{
 		open_rel = audit_store_open(AUDIT_REL_EVENT, RowExclusiveLock);
@@ -176,7 +224,9 @@ audit_event_rel_open(void)
 	}
 	PG_CATCH();
 	{
-		/* What was opened goes with the transaction's resource owner. */
+		/* Drop the references taken so far; the locks stay to the end. */
+		ResourceOwnerRelease(open_owner, RESOURCE_RELEASE_BEFORE_LOCKS,
+							 false, false);
 		CurrentResourceOwner = saved;
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextDelete(open_cxt);
@@ -188,6 +238,21 @@ audit_event_rel_open(void)
 	PG_END_TRY();
 	CurrentResourceOwner = saved;
 	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * audit.event, open for inserting: the transaction's; of this event alone
+ * while nothing may stay open and no batch is under way.
+ */
+Relation
+audit_event_rel_open(void)
+{
+	register_callbacks();
+	if (open_rel != NULL)
+		return open_rel;
+	if (!may_keep_open() && batch_depth == 0)
+		return audit_store_open(AUDIT_REL_EVENT, RowExclusiveLock);
+	rel_open_for_transaction();
 	return open_rel;
 }
 

@@ -19,6 +19,7 @@ extern Relation audit_event_rel_open(void);
 extern void audit_event_rel_insert(Relation rel, const Datum *values,
 								   const bool *isnull);
 extern void audit_event_rel_close(Relation rel);
-extern void audit_event_rel_release(void);
+extern int	audit_event_utility_begin(void);
+extern void audit_event_utility_end(int token);
 
 #endif							/* AUDIT_EVENT_BATCH_H */

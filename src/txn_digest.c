@@ -80,7 +80,7 @@ audit_txn_add_event(Oid event_relid, const uint8 leaf[AUDIT_HASH_LEN])
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot record an audit event after the transaction's audit digest was written"),
 				 errdetail("A statement ran during commit, after audit_ext sealed the transaction's digest."),
-				 errhint("List audit_ext after the other libraries in shared_preload_libraries.")));
+				 errhint("List audit_ext before the other libraries in shared_preload_libraries: commit callbacks run in the reverse order of loading.")));
 	if (event_relid != txn_event_relid)
 	{
 		merkle_frontier_init(&txn_frontier);

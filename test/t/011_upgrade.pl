@@ -397,7 +397,46 @@ my $index_sql = q{SELECT a.amname || ' ' || coalesce(array_to_string(c.reloption
 		  FROM pg_class c JOIN pg_am a ON a.oid = c.relam
 		 WHERE c.oid = 'audit.event_occurred_at_idx'::regclass};
 is(sql($index_sql), 'btree ', 'at 0.6 occurred_at has a btree index');
-sql(q{ALTER EXTENSION audit_ext UPDATE TO '0.7'});
+# The library keeps audit.event and its indexes open across a transaction's
+# events.  An update that drops and recreates one of them, in a transaction
+# that wrote events before it, inside an exception block that undoes it,
+# with an event written in between and after: nothing of the undone update
+# may be used, nothing may leak.
+my $log_offset = -s $node->logfile;
+my $events_before = sql('SELECT count(*) FROM audit.event');
+sql(q{BEGIN;
+	  INSERT INTO acct VALUES (70, 'hal', 7);
+	  DO $$BEGIN
+	      ALTER EXTENSION audit_ext UPDATE TO '0.7';
+	      INSERT INTO acct VALUES (71, 'ida', 7);
+	      RAISE EXCEPTION 'undo the update';
+	  EXCEPTION WHEN raise_exception THEN NULL;
+	  END$$;
+	  INSERT INTO acct VALUES (72, 'jo', 7);
+	  COMMIT});
+is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'audit_ext'}) . ' ' . sql($index_sql), '0.6 btree ',
+	'an update undone by an exception block leaves 0.6 and its btree');
+is(sql(q{SELECT string_agg(row_key::text, ' ' ORDER BY event_id) FROM audit.event
+		  WHERE kind = 'row' AND event_id > (SELECT max(event_id) FROM audit.event WHERE row_key = '{"id": 53}')}),
+	'{"id": 70} {"id": 72}', 'the row events before and after it are written, the undone one is not');
+is(sql(q{SET enable_seqscan = off; SET enable_bitmapscan = off;
+		 SELECT count(*) FROM audit.event WHERE row_key = '{"id": 72}'}), '1',
+	'and found through the indexes');
+# A user's event trigger that writes an event while the update runs.
+sql(q{CREATE TABLE ddl_log (tag text);
+	  CREATE FUNCTION log_ddl() RETURNS event_trigger LANGUAGE plpgsql
+	    AS $$BEGIN INSERT INTO public.ddl_log VALUES (tg_tag); END$$;
+	  CREATE EVENT TRIGGER log_ddl ON ddl_command_start EXECUTE FUNCTION log_ddl()});
+sql(q{BEGIN;
+	  INSERT INTO acct VALUES (73, 'kim', 7);
+	  ALTER EXTENSION audit_ext UPDATE TO '0.7';
+	  COMMIT});
+sql(q{DROP EVENT TRIGGER log_ddl});
+is(sql(q{SELECT bool_or(tag = 'ALTER EXTENSION') FROM ddl_log}), 't',
+	'an event trigger wrote an event while the update ran');
+unlike(slurp_file($node->logfile, $log_offset),
+	qr/reference leak|nonzero refcount|being used by active queries|could not open file/,
+	'no reference leak, stale index or index in use in the server log');
 is(sql($index_sql), 'brin autosummarize=on', 'at 0.7 it is a BRIN index, summarized as the trail grows');
 is(sql(q{SET enable_seqscan = off;
 		 SELECT count(*) FROM audit.event WHERE occurred_at >= '} . $before_key_change . q{'
