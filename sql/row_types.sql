@@ -317,7 +317,8 @@ SELECT (new_row ->> 'id')::int AS id, k.key, k.value #>> '{}' ~ '^sha256:[0-9a-f
   JOIN audit.tracked_table t ON t.relid = 'hidden'::regclass
  WHERE e.kind = 'row' AND e.event_id > :mark AND k.key <> 'id'
  ORDER BY 1, 2;
-SELECT count(*) FILTER (WHERE new_row::text ~ 'hunter2|deadbeef|secret|1\.50|2024') AS raw_values
+-- (Only patterns no hex digest can contain: a masked value is 64 hex digits.)
+SELECT count(*) FILTER (WHERE new_row::text ~ 'hunter2|xdeadbeef|secret|1\.50|2024-01') AS raw_values
   FROM audit.event WHERE kind = 'row' AND event_id > :mark;
 
 SELECT audit.seal() IS NOT NULL AS sealed;

@@ -13,15 +13,17 @@
  * feet; a resource owner of our own, child of the top transaction's,
  * holds them, so that a failure while opening leaves nothing behind), and
  * the next events reuse them.  They are closed before the commit
- * (XACT_EVENT_PRE_COMMIT), when a subtransaction aborts (it may have
- * created or dropped an index of audit.event: an extension update in an
- * exception block), and before any utility statement runs, which may drop
- * or rebuild an index of audit.event (an extension update) and must find
- * no reference of ours to it; while a utility statement runs (its event
- * triggers, a procedure's statements) nothing is kept open past one event
- * or batch, as after PRE_COMMIT (another module's commit-time DML).  The
- * RowExclusiveLock they take is kept until the transaction ends, as a
- * table's lock is.
+ * (XACT_EVENT_PRE_COMMIT), when the subtransaction that opened them aborts
+ * (it may have created or dropped an index of audit.event: an extension
+ * update in an exception block), and before any utility statement runs,
+ * which may drop or rebuild an index of audit.event (an extension update)
+ * and must find no reference of ours to it; inside a batch, where they
+ * stay open for the rows held, a utility statement finds them open, so
+ * DDL on audit.event is refused there.  While a utility statement runs
+ * (its event triggers, a procedure's statements) nothing is kept open past
+ * one event or batch, as after PRE_COMMIT (another module's commit-time
+ * DML).  The RowExclusiveLock on audit.event is kept until the
+ * transaction ends, as a table's lock is, however it was opened.
  *
  * A bulk INSERT into a tracked table fires its row triggers one after the
  * other at the end of the statement (AfterTriggerEndQuery), each writing
@@ -53,6 +55,10 @@ static Relation open_rel = NULL;	/* audit.event, open for this transaction */
 static CatalogIndexState open_indstate = NULL;
 static MemoryContext open_cxt = NULL;	/* the index state's memory */
 static ResourceOwner open_owner = NULL; /* holds open_rel and its indexes */
+static SubTransactionId open_subid = InvalidSubTransactionId;	/* opened in */
+static bool open_failed = false;	/* open_owner holds a failed open's leftovers */
+
+static void rel_open_for_transaction(void);
 
 /* May what is opened now stay open after this event or batch? */
 static inline bool
@@ -90,6 +96,7 @@ forget_all(void)
 	open_indstate = NULL;
 	open_cxt = NULL;
 	open_owner = NULL;			/* deleted with the top transaction's */
+	open_failed = false;
 }
 
 /*
@@ -121,16 +128,28 @@ batch_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 
 /*
  * A subtransaction that aborts may take an index of audit.event with it,
- * or give back one it dropped: close before the relation cache forgets
- * what it did.  (Inside a batch the rows held keep it open, as before.)
+ * or give back one it dropped — only by a utility statement, which closed
+ * audit.event first (or found it open in a batch, and so could not change
+ * it): what was opened inside the aborting subtransaction is closed before
+ * the relation cache forgets what it did.  What a failed open left in
+ * open_owner is released here, once the abort has released buffer locks.
  */
 static void
-batch_subxact_callback(SubXactEvent event,
-					   SubTransactionId mySubid pg_attribute_unused(),
+batch_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					   SubTransactionId parentSubid pg_attribute_unused(),
 					   void *arg pg_attribute_unused())
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB && batch_depth == 0)
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	if (open_failed)
+	{
+		ResourceOwnerRelease(open_owner, RESOURCE_RELEASE_BEFORE_LOCKS,
+							 false, false);
+		ResourceOwnerRelease(open_owner, RESOURCE_RELEASE_AFTER_LOCKS,
+							 false, false);
+		open_failed = false;
+	}
+	if (batch_depth == 0 && open_rel != NULL && open_subid >= mySubid)
 		rel_release();
 }
 
@@ -160,6 +179,8 @@ audit_event_utility_begin(void)
 	register_callbacks();
 	if (batch_depth == 0)
 		rel_release();
+	else if (open_rel == NULL && !open_failed && audit_store_available())
+		rel_open_for_transaction();	/* so that DDL on it is refused */
 	return utility_depth++;
 }
 
@@ -221,12 +242,17 @@ rel_open_for_transaction(void)
 	{
 		open_rel = audit_store_open(AUDIT_REL_EVENT, RowExclusiveLock);
 		open_indstate = CatalogOpenIndexes(open_rel);
+		open_subid = GetCurrentSubTransactionId();
 	}
 	PG_CATCH();
 	{
-		/* Drop the references taken so far; the locks stay to the end. */
-		ResourceOwnerRelease(open_owner, RESOURCE_RELEASE_BEFORE_LOCKS,
-							 false, false);
+		/*
+		 * What was taken so far is released when the (sub)transaction
+		 * aborts (after its buffer locks), by the subtransaction callback or
+		 * with the top transaction's resource owner; the locks stay to the
+		 * end.
+		 */
+		open_failed = true;
 		CurrentResourceOwner = saved;
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextDelete(open_cxt);
@@ -275,9 +301,10 @@ audit_event_rel_insert(Relation rel, const Datum *values, const bool *isnull)
 	heap_freetuple(tuple);
 }
 
+/* Its lock is kept to the end, as for the transaction's open audit.event. */
 void
 audit_event_rel_close(Relation rel)
 {
 	if (rel != open_rel)
-		table_close(rel, RowExclusiveLock);
+		table_close(rel, NoLock);
 }
